@@ -1,0 +1,103 @@
+"""Prefect flows: one book, or a folder of books overnight.
+
+Tasks are coarse (a chapter's synthesis, a chapter's mastering, the packaging) and retry;
+the segment store is the real checkpoint, so a retried or restarted task redoes only what is
+missing. Every task is a thin call into `narration.pipeline`. Task caching is off on purpose:
+our own content-addressed store is the cache, and it survives across flow runs and servers.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
+
+from narration import pipeline
+from narration.engines.host import EngineHost, release_host
+from narration.plan import ChapterPlan
+from narration.progress import reporter
+
+
+@task(name="render-chapter", retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE)
+def render_chapter(job: pipeline.Job, chapter: ChapterPlan, host: EngineHost) -> int:
+    pending = pipeline.pending_jobs(job, chapter)
+    if pending:
+        host.render(pending)
+    return len(pending)
+
+
+@task(name="master-chapter", retries=1, cache_policy=NO_CACHE)
+def master_chapter(job: pipeline.Job, chapter: ChapterPlan) -> Path:
+    path = pipeline.master_chapter_file(job, chapter)
+    reporter().chapter_done(chapter.index, chapter.title)
+    return path
+
+
+@task(name="package-book", retries=1, cache_policy=NO_CACHE)
+def package_book(job: pipeline.Job, chapter_files: list[Path]) -> list[Path]:
+    reporter().stage("encoding")
+    return pipeline.package(job, chapter_files)
+
+
+@flow(name="narrate-book", log_prints=True)
+def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Narrate one book into out_root/<book>/ and return a summary of what was built."""
+    started = time.monotonic()
+    job_settings = pipeline.JobSettings(**(settings or {}))
+    job = pipeline.prepare_job(book_path, job_settings)
+    logger = get_run_logger()
+    store = job.store
+    segments = job.plan.segments
+    cached = sum(1 for s in segments if store.has(s.key))
+    reporter().job_started(len(job.plan.chapters), len(segments), cached)
+    logger.info("%s: %d chapters, %d segments (%d cached)", job.book.title,
+                len(job.plan.chapters), len(segments), cached)
+
+    host, owned = pipeline.engine_host(job)
+    if host.on_segment is None:
+        host.on_segment = lambda _key, seconds: reporter().segment_rendered(seconds)
+    try:
+        pipeline.prefetch(job, host)
+        rendered = [render_chapter.submit(quote(job), quote(c), quote(host)) for c in job.plan.chapters]
+        mastered = [
+            master_chapter.submit(quote(job), quote(c), wait_for=[r])
+            for c, r in zip(job.plan.chapters, rendered, strict=True)
+        ]
+        chapter_files = [m.result() for m in mastered]
+    finally:
+        if owned:
+            release_host(host)
+    outputs = package_book(quote(job), chapter_files)
+    pipeline.write_manifest_for(job)
+    audio_s = pipeline.audio_duration_s(chapter_files)
+    wall_s = time.monotonic() - started
+    stats = {
+        "audio_s": round(audio_s, 3),
+        "wall_s": round(wall_s, 3),
+        "segments": len(segments),
+        "segments_rendered": len(segments) - cached,
+    }
+    pipeline.write_state(job, outputs, stats)
+    logger.info("built %s: %.1f min audio in %.1f s", outputs, audio_s / 60, wall_s)
+    return {"outputs": [str(p) for p in outputs], **stats}
+
+
+@flow(name="narrate-folder")
+def narrate_folder(folder: str, settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The overnight job: every book in a folder, one after another; a failed book is logged
+    and the rest go on (its finished segments stay in the store for the next night)."""
+    logger = get_run_logger()
+    results = []
+    for path in sorted(Path(folder).iterdir()):
+        if path.suffix.lower() not in {".epub", ".txt", ".md", ".markdown"}:
+            continue
+        try:
+            results.append({"book": str(path), **narrate_book(str(path), settings)})
+        except Exception as exc:  # one bad book must not stop the night's run
+            logger.error("%s: %s", path, exc)
+            results.append({"book": str(path), "error": str(exc)})
+    return results

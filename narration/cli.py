@@ -1,0 +1,219 @@
+"""The `narrate` command.
+
+    narrate BOOK                 narrate a book (EPUB, .txt, .md) into output/<book>/<book>.m4b
+    narrate BOOK --chapters 1-3  only some chapters
+    narrate engines              list installed engines and their voices
+
+Re-running a command is cheap: finished segments are never rendered again, and a book whose
+output is current is reported "up to date" without starting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from narration.errors import NarrationError
+
+console = Console(stderr=True)
+
+
+def parse_chapters(spec: str | None) -> list[int] | None:
+    """'1-3,5' -> [1, 2, 3, 5]; None -> None (all chapters)."""
+    if not spec:
+        return None
+    chosen: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                first, last = (int(x) for x in part.split("-", 1))
+                if first > last:
+                    raise ValueError
+                chosen.update(range(first, last + 1))
+            else:
+                chosen.add(int(part))
+        except ValueError:
+            raise click.BadParameter(f"{spec!r}: use numbers and ranges like 1-3,5") from None
+    if min(chosen) < 1:
+        raise click.BadParameter(f"{spec!r}: chapters are numbered from 1")
+    return sorted(chosen)
+
+
+class _DefaultToRender(click.Group):
+    """`narrate BOOK ...` means `narrate render BOOK ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["render", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultToRender, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="narration")
+def app() -> None:
+    """Turn a book (EPUB, .txt or .md) into a chaptered, loudness-mastered audiobook.
+
+    \b
+    Examples:
+      narrate books/the-lighthouse-keeper.epub
+      narrate book.epub --chapters 1-3 --out /srv/audiobooks
+      narrate book.epub --format m4b --format mp3 --format chapters
+
+    `narrate BOOK` is short for `narrate render BOOK`. Output goes to OUT/<book>/: the .m4b,
+    plan.parquet (every segment's text, speaker, voice and duration) and a .cache folder of
+    rendered segments, so a killed job resumes where it stopped.
+    """
+
+
+def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
+    engine_options: dict[str, Any] = {}
+    if opts["voice"]:
+        if opts["voice"].endswith(".onnx"):
+            engine_options["model_path"] = str(Path(opts["voice"]).resolve())
+        else:
+            raise click.BadParameter(
+                f"{opts['voice']!r}: give the path of a Piper voice model (.onnx)", param_hint="--voice"
+            )
+    master: dict[str, Any] = {"target_lufs": opts["target_lufs"], "peak_dbtp": opts["peak_dbtp"]}
+    return {
+        "out_root": str(opts["out"]),
+        "engine": opts["engine"],
+        "engine_options": engine_options,
+        "processes": opts["processes"],
+        "chapters": parse_chapters(opts["chapters"]),
+        "notes": opts["notes"],
+        "include_front_matter": opts["front_matter"],
+        "lexicon_paths": [str(p) for p in opts["lexicon"]],
+        "formats": list(dict.fromkeys(opts["formats"])) or ["m4b"],
+        "bitrate": opts["bitrate"],
+        "master": master,
+    }
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    """Prefect logs every task at INFO; the progress bar says it better for a person."""
+    if not verbose:
+        for name in ("PREFECT_LOGGING_LEVEL", "PREFECT_SERVER_LOGGING_LEVEL"):
+            os.environ.setdefault(name, "WARNING")
+
+
+@app.command("render")
+@click.argument("book", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("output"),
+              show_default=True, help="Output root; the book goes to OUT/<book name>/.")
+@click.option("--chapters", "-c", metavar="RANGES",
+              help="Chapters to narrate, numbered as `narrate plan` lists them: 1-3,7.")
+@click.option("--voice", metavar="VOICE", help="Narrator voice: a Piper .onnx model path.")
+@click.option("--engine", default="piper", show_default=True, help="Synthesis engine plugin.")
+@click.option("--processes", "-j", type=click.IntRange(1, 64),
+              help="Engine worker processes [default: the engine's choice, one per core].")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["m4b", "mp3", "chapters"]),
+              help="Output formats (repeatable) [default: m4b]. chapters = one MP3 per chapter.")
+@click.option("--bitrate", default="64k", show_default=True, help="Audio bitrate for encoding.")
+@click.option("--notes", type=click.Choice(["skip", "inline", "chapter-end"]), default="skip",
+              show_default=True, help="What to do with footnotes and endnotes.")
+@click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc.")
+@click.option("--lexicon", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Pronunciation lexicon (TOML), repeatable; later files win.")
+@click.option("--target-lufs", type=float, default=-19.0, show_default=True,
+              help="Integrated loudness of each chapter (audiobook standard: -18 to -20).")
+@click.option("--peak-dbtp", type=float, default=-3.0, show_default=True,
+              help="True-peak ceiling, enforced by a limiter.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Prefect's logs.")
+def render(book: Path, verbose: bool, **opts: Any) -> None:
+    """Narrate BOOK into OUT/<book>/<book>.m4b with chapters, tags and cover.
+
+    Each sentence is rendered once and kept in a content-addressed store: re-running after a
+    crash, or after editing a few sentences, renders only what is missing or changed.
+    """
+    _quiet_prefect(verbose)
+    started = time.monotonic()
+    settings = _settings_from_options(opts)
+    from narration import pipeline
+
+    job = pipeline.prepare_job(book, pipeline.JobSettings(**settings))
+    _check_chapter_range(job, settings["chapters"])
+    outputs = ", ".join(str(p) for p in job.output_paths())
+    if pipeline.is_up_to_date(job):
+        console.print(f"[green]{job.book.title}: up to date[/] ({outputs})")
+        return
+    from flows.narrate import narrate_book
+    from narration import progress
+    from narration.cli_progress import RichReporter
+
+    console.print(
+        f"[bold]{job.book.title}[/] by {job.book.author}: {len(job.plan.chapters)} chapters, "
+        f"{len(job.plan.segments)} segments"
+    )
+    from narration.engines.host import release_host
+
+    # Start the engine workers on the missing segments now: they render while Prefect starts
+    # its (ephemeral) server, and the flow's tasks pick up the same in-flight work.
+    host, _ = pipeline.engine_host(job)
+    with RichReporter(console) as reporter:
+        progress.set_reporter(reporter)
+        try:
+            cached = sum(1 for s in job.plan.segments if job.store.has(s.key))
+            reporter.job_started(len(job.plan.chapters), len(job.plan.segments), cached)
+            host.on_segment = lambda _key, seconds: reporter.segment_rendered(seconds)
+            pipeline.prefetch(job, host)
+            summary = narrate_book(str(book), settings)
+        finally:
+            progress.set_reporter(None)
+            release_host(host)
+    wall_s = time.monotonic() - started
+    audio_s = summary["audio_s"]
+    console.print(
+        f"[green]done:[/] {audio_s / 60:.1f} min of audio in {wall_s:.1f} s "
+        f"({audio_s / max(wall_s, 1e-9):.1f}x real time) -> {', '.join(summary['outputs'])}"
+    )
+
+
+def _check_chapter_range(job: Any, chapters: list[int] | None) -> None:
+    if chapters and max(chapters) > len(job.book.chapters):
+        raise NarrationError(
+            f"{job.book_path}: --chapters asks for chapter {max(chapters)}, "
+            f"but the book has {len(job.book.chapters)}"
+        )
+
+
+@app.command("engines")
+def engines() -> None:
+    """List installed engines and their voices."""
+    from narration.engines.registry import create_engine, engine_names
+
+    for name in engine_names():
+        try:
+            engine = create_engine(name)
+            voices = ", ".join(v.name or v.model_id for v in engine.voices())
+            click.echo(f"{name}: {engine.sample_rate} Hz, voices: {voices}")
+        except NarrationError as exc:
+            click.echo(f"{name}: unavailable ({exc})")
+
+
+def main() -> None:
+    """Entry point: one-line errors for anything the user can fix, no tracebacks."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Abort:
+        console.print("[red]interrupted[/]: finished segments are kept; run again to resume")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]: finished segments are kept; run again to resume")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except NarrationError as exc:
+        console.print(f"[red]narrate: error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except OSError as exc:
+        console.print(f"[red]narrate: error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,283 @@
+"""The job's steps as plain library calls: prepare, render, master, package, record.
+
+flows/ wraps each step in a Prefect task; the CLI's up-to-date check and the tests call them
+directly. Output layout, under out_root/<book stem>/:
+    <stem>.m4b            the audiobook (plus <stem>.mp3 / chapters/ when asked)
+    plan.parquet          the segment manifest (text, speaker, voice, key, duration)
+    build.json            what was built from what: the up-to-date check reads it
+    .cache/segments/      content-addressed rendered segments (the checkpoints)
+    .cache/chapters/      mastered chapters, named by their content fingerprint
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from narration.atomic import atomic_path, atomic_write_text
+from narration.audio.master import MasterSettings, assemble_chapter, master_chapter
+from narration.audio.package import encode_chapter_files, encode_m4b, encode_mp3
+from narration.engines.base import Engine
+from narration.engines.host import EngineHost, RenderJob, shared_host
+from narration.engines.registry import create_engine
+from narration.ingest import read_book
+from narration.model import Book, Voice
+from narration.plan import NARRATOR, Attributor, ChapterPlan, Plan, build_plan, narration_only
+from narration.store import SegmentStore, read_manifest, write_manifest
+from narration.text.lexicon import Lexicon
+
+FORMATS = ("m4b", "mp3", "chapters")
+
+
+@dataclass
+class JobSettings:
+    """Everything a user can choose for one book. Plain values: it travels as flow parameters."""
+
+    out_root: str = "output"
+    engine: str = "piper"
+    engine_options: dict[str, Any] = field(default_factory=dict)
+    processes: int | None = None  # None: the engine's recommendation
+    chapters: list[int] | None = None  # 1-based; None = all
+    notes: str = "skip"
+    include_front_matter: bool = False
+    lexicon_paths: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=lambda: ["m4b"])
+    bitrate: str = "64k"
+    seed: int = 0
+    master: dict[str, Any] = field(default_factory=dict)  # MasterSettings overrides
+
+    def master_settings(self) -> MasterSettings:
+        return MasterSettings(**self.master)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Job:
+    book_path: Path
+    out_dir: Path
+    settings: JobSettings
+    book: Book
+    plan: Plan
+    engine: Engine
+
+    @property
+    def store(self) -> SegmentStore:
+        return SegmentStore(self.out_dir / ".cache" / "segments")
+
+    @property
+    def chapter_dir(self) -> Path:
+        return self.out_dir / ".cache" / "chapters"
+
+    @property
+    def state_path(self) -> Path:
+        return self.out_dir / "build.json"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.out_dir / "plan.parquet"
+
+    def output_paths(self) -> list[Path]:
+        stem = self.out_dir.name
+        paths = {"m4b": self.out_dir / f"{stem}.m4b", "mp3": self.out_dir / f"{stem}.mp3"}
+        outputs = [paths[f] for f in self.settings.formats if f in paths]
+        if "chapters" in self.settings.formats:
+            outputs.append(self.out_dir / "chapters")
+        return outputs
+
+
+def book_slug(book_path: Path) -> str:
+    return re.sub(r"[^\w.-]+", "_", book_path.stem).strip("._") or "book"
+
+
+def prepare_job(
+    book_path: str | Path,
+    settings: JobSettings,
+    *,
+    voices: dict[str, Voice] | None = None,
+    attributor: Attributor = narration_only,
+) -> Job:
+    """Read and plan the book. Pure and fast: no audio, no engine loading."""
+    book_path = Path(book_path)
+    book = read_book(
+        book_path, include_front_matter=settings.include_front_matter, notes=settings.notes
+    )
+    engine = create_engine(settings.engine, **settings.engine_options)
+    voices = dict(voices or {})
+    voices.setdefault(NARRATOR, engine.default_voice())
+    lexicon = Lexicon.load(*settings.lexicon_paths) if settings.lexicon_paths else Lexicon()
+    plan = build_plan(
+        book,
+        engine_name=engine.name,
+        model_version=engine.model_version(),
+        sample_rate=engine.sample_rate,
+        max_chars=engine.max_segment_chars,
+        voices=voices,
+        lexicon=lexicon,
+        chapters=settings.chapters,
+        seed=settings.seed,
+        attributor=attributor,
+    )
+    out_dir = Path(settings.out_root) / book_slug(book_path)
+    return Job(book_path, out_dir, settings, book, plan, engine)
+
+
+def engine_host(job: Job) -> tuple[EngineHost, bool]:
+    """The worker pool for this job's engine (shared with whoever started it first)."""
+    processes = job.settings.processes or job.engine.recommended_processes()
+    return shared_host(
+        job.settings.engine,
+        str(job.store.root),
+        job.settings.engine_options,
+        processes,
+        job.engine.batch_size,
+    )
+
+
+def prefetch(job: Job, host: EngineHost) -> int:
+    """Queue every missing segment, in reading order, without waiting. Returns how many."""
+    jobs = [j for chapter in job.plan.chapters for j in pending_jobs(job, chapter)]
+    if jobs and host.processes > 1:
+        host.submit(jobs)
+    return len(jobs)
+
+
+def job_fingerprint(job: Job) -> str:
+    """Everything the outputs depend on; equal fingerprints mean nothing to do."""
+    cover = hashlib.sha256(job.book.cover_image or b"").hexdigest()
+    payload = json.dumps(
+        {
+            "plan": job.plan.fingerprint(),
+            "master": job.settings.master_settings().fingerprint(),
+            "formats": sorted(job.settings.formats),
+            "bitrate": job.settings.bitrate,
+            "tags": book_tags(job),
+            "cover": cover,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def is_up_to_date(job: Job) -> bool:
+    try:
+        state = json.loads(job.state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return state.get("fingerprint") == job_fingerprint(job) and all(
+        p.exists() for p in job.output_paths()
+    )
+
+
+def pending_jobs(job: Job, chapter: ChapterPlan) -> list[RenderJob]:
+    """The chapter's segments not yet in the store (each key once)."""
+    store, seen, pending = job.store, set(), []
+    for segment in chapter.segments:
+        if segment.key in seen or store.has(segment.key):
+            continue
+        seen.add(segment.key)
+        voice = job.plan.voices.get(segment.speaker, job.plan.voices[NARRATOR])
+        pending.append(RenderJob(segment.key, segment.spoken_text, voice, job.settings.seed))
+    return pending
+
+
+def _chapter_audio_path(job: Job, chapter: ChapterPlan) -> Path:
+    fingerprint = hashlib.sha256(
+        (chapter.fingerprint() + job.settings.master_settings().fingerprint()).encode()
+    ).hexdigest()[:16]
+    return job.chapter_dir / f"{chapter.index:03d}-{fingerprint}.flac"
+
+
+def _pieces(job: Job, chapter: ChapterPlan) -> Iterator[tuple[np.ndarray, Any]]:
+    store = job.store
+    for segment in chapter.segments:
+        audio, rate = store.read(segment.key)
+        if rate != job.plan.sample_rate:
+            raise ValueError(f"segment {segment.key} has rate {rate}, expected {job.plan.sample_rate}")
+        yield audio, segment.pause_after
+
+
+def master_chapter_file(job: Job, chapter: ChapterPlan) -> Path:
+    """Assemble and master one chapter from the store; cached by content fingerprint."""
+    target = _chapter_audio_path(job, chapter)
+    if target.is_file():
+        return target
+    settings = job.settings.master_settings()
+    rate = job.plan.sample_rate
+    audio = master_chapter(assemble_chapter(_pieces(job, chapter), rate, settings), rate, settings)
+    with atomic_path(target) as tmp:
+        sf.write(tmp, audio, rate, subtype="PCM_24", format="FLAC")
+    for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.flac"):
+        if stale != target:
+            stale.unlink(missing_ok=True)
+    return target
+
+
+def book_tags(job: Job) -> dict[str, str]:
+    narrator = job.plan.voices[NARRATOR]
+    return {
+        "title": job.book.title,
+        "author": job.book.author,
+        "narrator": f"{narrator.name or narrator.model_id} ({job.plan.engine})",
+        "genre": "Audiobook",
+        "language": job.book.language,
+    }
+
+
+def package(job: Job, chapter_files: list[Path]) -> list[Path]:
+    titles = [c.title for c in job.plan.chapters]
+    tags = book_tags(job)
+    written: list[Path] = []
+    for fmt, out in zip(job.settings.formats, job.output_paths(), strict=True):
+        common = dict(tags=tags, cover=job.book.cover_image, cover_mime=job.book.cover_mime)
+        if fmt == "m4b":
+            encode_m4b(chapter_files, titles, out, bitrate=job.settings.bitrate, **common)
+        elif fmt == "mp3":
+            encode_mp3(chapter_files, titles, out, **common)
+        elif fmt == "chapters":
+            encode_chapter_files(chapter_files, titles, out, **common)
+        written.append(out)
+    return written
+
+
+def write_manifest_for(job: Job) -> None:
+    store = job.store
+    rows = []
+    for chapter in job.plan.chapters:
+        for segment in chapter.segments:
+            row = segment.to_row()
+            row["chapter_title"] = chapter.title
+            voice = job.plan.voices.get(segment.speaker, job.plan.voices[NARRATOR])
+            row["voice"] = voice.name or voice.model_id
+            row["duration_s"] = store.duration_s(segment.key) if store.has(segment.key) else None
+            rows.append(row)
+    write_manifest(job.manifest_path, rows)
+
+
+def write_state(job: Job, outputs: list[Path], stats: dict[str, Any]) -> None:
+    state = {
+        "fingerprint": job_fingerprint(job),
+        "book": str(job.book_path),
+        "outputs": [str(p) for p in outputs],
+        "chapters": [c.title for c in job.plan.chapters],
+        "settings": job.settings.to_dict(),
+        **stats,
+    }
+    atomic_write_text(job.state_path, json.dumps(state, indent=2, default=str))
+
+
+def audio_duration_s(paths: list[Path]) -> float:
+    return sum(sf.info(p).frames / sf.info(p).samplerate for p in paths)
+
+
+ProgressCallback = Callable[[str, float], None]
+__all__ = ["Job", "JobSettings", "prepare_job", "read_manifest", "FORMATS"]

@@ -1,0 +1,157 @@
+"""From a Book to a Plan: chapters x segments, each with its spoken text, speaker, voice and key.
+
+Planning is cheap and pure (no audio), so the CLI can plan a whole novel in about a second to
+tell whether anything needs rendering before it starts any machinery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from narration.model import Block, BlockKind, Book, Chapter, Pause, Segment, Voice
+from narration.store import segment_key
+from narration.text.lexicon import Lexicon
+from narration.text.normalize import normalize
+from narration.text.sentences import split_long, split_sentences
+
+_SPEAKABLE = re.compile(r"\w")
+NARRATOR = "narrator"
+
+
+@dataclass(frozen=True)
+class SpeechRun:
+    """A stretch of a block spoken by one speaker: narration, or one quotation."""
+
+    text: str
+    kind: str = "narration"
+    speaker: str = NARRATOR
+
+
+# Splits a block into runs by speaker; the default reads everything as narration.
+Attributor = Callable[[Block], list[SpeechRun]]
+
+
+def narration_only(block: Block) -> list[SpeechRun]:
+    if block.kind == BlockKind.SPEAKER_TURN and block.speaker:
+        return [SpeechRun(block.text, "dialogue", block.speaker)]
+    return [SpeechRun(block.text)]
+
+
+@dataclass
+class ChapterPlan:
+    index: int
+    title: str
+    segments: list[Segment] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        payload = json.dumps([self.title, [(s.key, s.pause_after.value) for s in self.segments]])
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Plan:
+    book: Book
+    engine: str
+    model_version: str
+    sample_rate: int
+    voices: dict[str, Voice]  # speaker -> voice ("narrator" always present)
+    chapters: list[ChapterPlan]
+
+    @property
+    def segments(self) -> list[Segment]:
+        return [s for c in self.chapters for s in c.segments]
+
+    def fingerprint(self) -> str:
+        payload = json.dumps([c.fingerprint() for c in self.chapters])
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _pause_for(block: Block) -> Pause:
+    return Pause.LINE if block.kind == BlockKind.VERSE_LINE else Pause.PARAGRAPH
+
+
+def _sentences(text: str, max_chars: int) -> list[str]:
+    return [piece for s in split_sentences(text) for piece in split_long(s, max_chars)]
+
+
+def speech_text(text: str, lexicon: Lexicon) -> str:
+    """What the engine is given for one sentence: normalised, then the user's respellings."""
+    return lexicon.apply(normalize(text))
+
+
+def plan_chapter(
+    chapter: Chapter,
+    *,
+    max_chars: int,
+    lexicon: Lexicon,
+    announce_title: bool = True,
+    attributor: Attributor = narration_only,
+) -> list[Segment]:
+    """Segments for one chapter: one sentence each (long ones split at clauses), so an edited
+    sentence re-renders only itself. The TOC title is read first, followed by a long pause."""
+    segments: list[Segment] = []
+
+    def add(text: str, pause: Pause, kind: str = "narration", speaker: str = NARRATOR) -> None:
+        spoken = speech_text(text, lexicon)
+        if _SPEAKABLE.search(spoken):
+            segments.append(
+                Segment(chapter.index, len(segments), text, spoken, pause, kind, speaker)
+            )
+
+    if announce_title and chapter.title:
+        add(chapter.title, Pause.SECTION)
+    for block in chapter.blocks:
+        if block.kind == BlockKind.SECTION_BREAK:
+            if segments:
+                segments[-1].pause_after = Pause.SECTION
+            continue
+        for run in attributor(block):
+            for sentence in _sentences(run.text, max_chars):
+                add(sentence, Pause.SENTENCE, run.kind, run.speaker)
+        if segments and segments[-1].pause_after == Pause.SENTENCE:
+            segments[-1].pause_after = _pause_for(block)
+    return segments
+
+
+def build_plan(
+    book: Book,
+    *,
+    engine_name: str,
+    model_version: str,
+    sample_rate: int,
+    max_chars: int,
+    voices: dict[str, Voice],
+    lexicon: Lexicon | None = None,
+    chapters: Iterable[int] | None = None,
+    seed: int = 0,
+    announce_titles: bool = True,
+    attributor: Attributor = narration_only,
+) -> Plan:
+    """Plan the selected chapters (1-based indexes; None = all) and give every segment its key."""
+    lexicon = lexicon or Lexicon()
+    wanted = set(chapters) if chapters is not None else None
+    narrator = voices[NARRATOR]
+    plans: list[ChapterPlan] = []
+    for chapter in book.chapters:
+        if wanted is not None and chapter.index not in wanted:
+            continue
+        segments = plan_chapter(
+            chapter,
+            max_chars=max_chars,
+            lexicon=lexicon,
+            announce_title=announce_titles,
+            attributor=attributor,
+        )
+        for segment in segments:
+            voice = voices.get(segment.speaker, narrator)
+            segment.key = segment_key(engine_name, model_version, voice, seed, segment.spoken_text)
+        plans.append(ChapterPlan(chapter.index, chapter.title, segments))
+    return Plan(book, engine_name, model_version, sample_rate, dict(voices), plans)
+
+
+def voice_of(plan: Plan, segment: Segment) -> Voice:
+    return plan.voices.get(segment.speaker, plan.voices[NARRATOR])

@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from narration.model import Voice
+from narration.store import SegmentStore, read_manifest, segment_key, write_manifest
+
+VOICE = Voice(engine="piper", model_id="m", name="joe")
+
+
+def test_key_changes_with_every_input():
+    base = segment_key("piper", "v1", VOICE, 0, "Hello there.")
+    assert base == segment_key("piper", "v1", VOICE, 0, "Hello there.")
+    variants = {
+        segment_key("other", "v1", VOICE, 0, "Hello there."),
+        segment_key("piper", "v2", VOICE, 0, "Hello there."),
+        segment_key("piper", "v1", Voice("piper", "m", "joe", params=(("length_scale", 1.1),)), 0,
+                    "Hello there."),
+        segment_key("piper", "v1", Voice("piper", "m", "joe", effects=(("formant_ratio", 1.1),)),
+                    0, "Hello there."),
+        segment_key("piper", "v1", VOICE, 1, "Hello there."),
+        segment_key("piper", "v1", VOICE, 0, "Hello there!"),
+    }
+    assert base not in variants and len(variants) == 6
+
+
+def test_store_round_trip_is_lossless_at_24_bit(tmp_path):
+    store = SegmentStore(tmp_path)
+    audio = (np.sin(np.linspace(0, 200, 22050)) * 0.5).astype(np.float32)
+    key = "ab" + "0" * 62
+    assert not store.has(key)
+    seconds = store.write(key, audio, 22050)
+    assert seconds == pytest.approx(1.0)
+    assert store.has(key) and store.path(key).parent.name == "ab"
+    back, rate = store.read(key)
+    assert rate == 22050 and np.max(np.abs(back - audio)) < 1e-6
+    assert store.duration_s(key) == pytest.approx(1.0)
+    assert not list(tmp_path.rglob("*.part*")), "temp files must not be left behind"
+
+
+def test_manifest_round_trip(tmp_path):
+    rows = [
+        {"chapter_index": 1, "chapter_title": "I", "index": 0, "kind": "narration",
+         "speaker": "narrator", "voice": "joe", "text": "It is.", "spoken_text": "It is.",
+         "pause_after": "sentence", "key": "k1", "duration_s": 1.5},
+        {"chapter_index": 1, "chapter_title": "I", "index": 1, "kind": "dialogue",
+         "speaker": "Elizabeth", "voice": "alto", "text": "No.", "spoken_text": "No.",
+         "pause_after": "paragraph", "key": "k2", "duration_s": None},
+    ]
+    write_manifest(tmp_path / "plan.parquet", rows)
+    assert read_manifest(tmp_path / "plan.parquet") == rows
