@@ -12,9 +12,12 @@ EPUB chapter rules:
   its own heading (a part page) is not voiced as a chapter; its title, and any unlinked group
   label above an entry, prefixes the next chapter's title ("Part One: Chapter 1").
 - Spine documents with no TOC entry join the chapter before them (or open the book, titled
-  from their own heading), so no text is dropped.
+  from their own heading), so no text is dropped. With no usable TOC at all, each spine
+  document is a chapter titled from its heading.
 - Front/back matter (title page, copyright, contents, dedication, index, notes pages, ...)
-  is skipped unless `include_front_matter`; each skip is listed in `Book.skipped`.
+  and non-linear spine documents are skipped unless `include_front_matter`; each skip is
+  listed in `Book.skipped` with its reason. Headings that repeat the TOC title are dropped
+  (the pipeline announces the title itself).
 - notes: "skip" drops note references and bodies; "inline" reads each note (as a NOTE block,
   "Note: ...") after the paragraph that references it; "chapter-end" reads them at the end
   of the referencing chapter.
@@ -53,7 +56,9 @@ def read_book(path: str | Path, *, include_front_matter: bool = False, notes: st
         if suffix == ".epub":
             raise InputError(path, "not an EPUB: the file is not a ZIP archive")
         if suffix not in TEXT_SUFFIXES:
-            raise InputError(path, f"unsupported file type {suffix or '(none)'!r}; use .epub, .txt or .md")
+            raise InputError(
+                path, f"unsupported file type {suffix or '(none)'!r}; use .epub, .txt or .md"
+            )
         text = decode(read_limited(path), path)
         if suffix in (".md", ".markdown"):
             return read_markdown(path, text, include_front_matter=include_front_matter, notes=notes)
