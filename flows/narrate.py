@@ -58,6 +58,8 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
                 len(job.plan.chapters), len(segments), cached)
 
     host, owned = pipeline.engine_host(job)
+    if owned:  # nobody else is writing into this store: temp files are leftovers of a kill
+        pipeline.remove_partial_files(job)
     if host.on_segment is None:
         host.on_segment = lambda _key, seconds: reporter().segment_rendered(seconds)
     try:
@@ -79,7 +81,7 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
         "audio_s": round(audio_s, 3),
         "wall_s": round(wall_s, 3),
         "segments": len(segments),
-        "segments_rendered": len(segments) - cached,
+        "segments_rendered": host.rendered,
     }
     pipeline.write_state(job, outputs, stats)
     logger.info("built %s: %.1f min audio in %.1f s", outputs, audio_s / 60, wall_s)

@@ -98,7 +98,9 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _quiet_prefect(verbose: bool) -> None:
-    """Prefect logs every task at INFO; the progress bar says it better for a person."""
+    """Prefect logs every task at INFO; the progress bar says it better for a person. Its
+    telemetry can never reach its server from an offline machine, so it is off."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not verbose:
         for name in ("PREFECT_LOGGING_LEVEL", "PREFECT_SERVER_LOGGING_LEVEL"):
             os.environ.setdefault(name, "WARNING")
@@ -156,6 +158,7 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
 
     # Start the engine workers on the missing segments now: they render while Prefect starts
     # its (ephemeral) server, and the flow's tasks pick up the same in-flight work.
+    pipeline.remove_partial_files(job)
     host, _ = pipeline.engine_host(job)
     with RichReporter(console) as reporter:
         progress.set_reporter(reporter)
@@ -198,8 +201,13 @@ def engines() -> None:
             click.echo(f"{name}: unavailable ({exc})")
 
 
+def _register_subcommands() -> None:
+    import narration.cli_inspect  # noqa: F401  (registers plan, preview, attribute)
+
+
 def main() -> None:
     """Entry point: one-line errors for anything the user can fix, no tracebacks."""
+    _register_subcommands()
     try:
         app(standalone_mode=False)
     except click.exceptions.Abort:
@@ -217,3 +225,13 @@ def main() -> None:
     except OSError as exc:
         console.print(f"[red]narrate: error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
+    except Exception as exc:  # a bug of ours: still one line, the traceback on request
+        if os.environ.get("NARRATE_DEBUG"):
+            raise
+        console.print(
+            f"[red]narrate: internal error:[/] {type(exc).__name__}: {exc} "
+            "(set NARRATE_DEBUG=1 to see the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(70)

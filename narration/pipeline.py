@@ -131,6 +131,12 @@ def prepare_job(
     return Job(book_path, out_dir, settings, book, plan, engine)
 
 
+def remove_partial_files(job: Job) -> None:
+    """Temp files left by a job killed mid-write; complete files are never named like this."""
+    for partial in (job.out_dir / ".cache").rglob(".*.part*"):
+        partial.unlink(missing_ok=True)
+
+
 def engine_host(job: Job) -> tuple[EngineHost, bool]:
     """The worker pool for this job's engine (shared with whoever started it first)."""
     processes = job.settings.processes or job.engine.recommended_processes()
@@ -237,8 +243,14 @@ def package(job: Job, chapter_files: list[Path]) -> list[Path]:
     titles = [c.title for c in job.plan.chapters]
     tags = book_tags(job)
     written: list[Path] = []
+    # MP4 and ID3 carry JPEG or PNG covers only; an SVG cover (Standard Ebooks) is left out.
+    cover_ok = job.book.cover_mime in ("image/jpeg", "image/png")
+    common = {
+        "tags": tags,
+        "cover": job.book.cover_image if cover_ok else None,
+        "cover_mime": job.book.cover_mime if cover_ok else None,
+    }
     for fmt, out in zip(job.settings.formats, job.output_paths(), strict=True):
-        common = dict(tags=tags, cover=job.book.cover_image, cover_mime=job.book.cover_mime)
         if fmt == "m4b":
             encode_m4b(chapter_files, titles, out, bitrate=job.settings.bitrate, **common)
         elif fmt == "mp3":

@@ -76,6 +76,7 @@ class EngineHost:
     _inflight: dict[str, Future] = field(default_factory=dict, init=False, repr=False)
     # Called once per rendered segment (key, duration_s), from whichever thread sees it land.
     on_segment: Callable[[str, float], None] | None = field(default=None, repr=False)
+    rendered: int = field(default=0, init=False)  # segments this host has written
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -124,9 +125,15 @@ class EngineHost:
         return wanted
 
     def _report(self, future: Future) -> None:
-        if self.on_segment is None or future.cancelled() or future.exception() is not None:
+        if future.cancelled() or future.exception() is not None:
             return
         for key, seconds in future.result():
+            self._landed(key, seconds)
+
+    def _landed(self, key: str, seconds: float) -> None:
+        with self._lock:
+            self.rendered += 1
+        if self.on_segment is not None:
             self.on_segment(key, seconds)
 
     def render(self, jobs: Iterable[RenderJob]) -> dict[str, float]:
@@ -139,8 +146,7 @@ class EngineHost:
             for i in range(0, len(jobs), self.batch_size):
                 for key, seconds in _render_batch(jobs[i : i + self.batch_size]):
                     durations[key] = seconds
-                    if self.on_segment:
-                        self.on_segment(key, seconds)
+                    self._landed(key, seconds)
             return durations
         try:
             wanted = self.submit(jobs)

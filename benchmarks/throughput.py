@@ -1,0 +1,122 @@
+"""Raw Piper vs the whole pipeline (EPUB -> M4B), side by side in one run, on the same text.
+
+raw:      the planned sentences synthesised by bare Piper in N processes x 1 onnxruntime thread
+          (model load excluded, nothing written): the ceiling for this machine.
+pipeline: `narrate BOOK` as a user runs it, fresh output folder: reading, planning, Prefect
+          (ephemeral server start included), rendering, mastering, AAC encoding, chapters.
+
+Both are reported in x real time of *speech* (the summed segment durations, so the pipeline's
+added pauses do not flatter it) and as wall seconds; ratio = raw wall / pipeline wall.
+Run: python benchmarks/throughput.py [--book PATH] [--chapters 1-3] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS_BOOK = REPO.parent / "shared/corpus/epub/valid/standardebooks_jane-austen_pride-and-prejudice.epub"
+SAMPLE_BOOK = REPO / "books/the-lighthouse-keeper.epub"
+
+_VOICE = None
+
+
+def _load() -> None:
+    global _VOICE
+    from narration.engines.piper_engine import PiperEngine
+
+    _VOICE = PiperEngine(threads=1)
+    _VOICE.load()
+
+
+def _speak(text: str) -> float:
+    from narration.engines.base import SynthesisItem
+
+    assert _VOICE is not None
+    (audio,) = _VOICE.synthesize([SynthesisItem(text, _VOICE.default_voice())])
+    return len(audio) / _VOICE.sample_rate
+
+
+def _warm(_: int) -> int:
+    time.sleep(0.2)  # let every worker run its initializer before the clock starts
+    return os.getpid()
+
+
+def raw_piper(texts: list[str], processes: int) -> dict:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, initializer=_load) as pool:
+        pool.map(_warm, range(processes * 2))
+        started = time.monotonic()
+        durations = list(pool.imap_unordered(_speak, texts, chunksize=4))
+        wall = time.monotonic() - started
+    speech = sum(durations)
+    return {"wall_s": wall, "speech_s": speech, "x_realtime": speech / wall}
+
+
+def pipeline(book: Path, chapters: str | None, processes: int) -> dict:
+    from narration.store import read_manifest
+
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "narration", str(book), "--out", out, "-j", str(processes)]
+        if chapters:
+            command += ["--chapters", chapters]
+        started = time.monotonic()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.monotonic() - started
+        (folder,) = [p for p in Path(out).iterdir() if p.is_dir()]
+        rows = read_manifest(folder / "plan.parquet")
+        unique = {r["key"]: r["duration_s"] for r in rows}
+        speech = sum(unique.values())
+    return {"wall_s": wall, "speech_s": speech, "x_realtime": speech / wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default_book = CORPUS_BOOK if CORPUS_BOOK.exists() else SAMPLE_BOOK
+    parser.add_argument("--book", type=Path, default=default_book)
+    parser.add_argument("--chapters", default="1-3" if default_book == CORPUS_BOOK else None)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--json", type=Path, default=REPO / "benchmarks/results/throughput.json")
+    args = parser.parse_args()
+
+    from narration.cli import parse_chapters
+    from narration.pipeline import JobSettings, prepare_job
+
+    job = prepare_job(args.book, JobSettings(chapters=parse_chapters(args.chapters)))
+    texts = list(dict.fromkeys(s.spoken_text for s in job.plan.segments))
+    print(f"{args.book.name} chapters {args.chapters or 'all'}: {len(texts)} unique segments, "
+          f"{sum(len(t) for t in texts)} characters, {args.processes} processes")
+
+    raw = raw_piper(texts, args.processes)
+    print(f"raw piper : {raw['wall_s']:7.1f} s wall, {raw['speech_s'] / 60:5.1f} min speech, "
+          f"{raw['x_realtime']:5.1f}x real time")
+    full = pipeline(args.book, args.chapters, args.processes)
+    print(f"pipeline  : {full['wall_s']:7.1f} s wall, {full['speech_s'] / 60:5.1f} min speech, "
+          f"{full['x_realtime']:5.1f}x real time")
+    ratio = raw["wall_s"] / full["wall_s"]
+    print(f"ratio (pipeline / raw throughput): {ratio:.3f}  (target >= 0.85)")
+    result = {
+        "book": args.book.name,
+        "chapters": args.chapters,
+        "processes": args.processes,
+        "segments": len(texts),
+        "raw": raw,
+        "pipeline": full,
+        "ratio": ratio,
+        "target": 0.85,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

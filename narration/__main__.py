@@ -1,0 +1,3 @@
+from narration.cli import main
+
+main()
