@@ -5,8 +5,9 @@ so what reaches them is a bare number. How a bare integer is read:
 
 - with thousands separators ("1,234") -> a cardinal;
 - with a leading zero ("004") or five or more digits and no separators ("13000",
-  "1234567890") -> digit by digit, since such numbers are codes, IDs and postcodes far more
-  often than quantities (amounts of money or measure are read as amounts by earlier rules);
+  "1234567890") -> digit by digit, since a bare long number is a code, ID or postcode far
+  more often than a quantity... unless a word follows it: "40000 men", "250000 pounds a
+  year" are quantities in any book, so five to seven digits before a word are a cardinal;
 - four digits from 1000 to 2099 -> as a year ("1987" -> "nineteen eighty-seven", "2005" ->
   "two thousand five"), which in running prose is what they nearly always are;
 - anything else -> a cardinal.
@@ -173,10 +174,14 @@ RANGES = Rule(
 # Cardinals, decimals and years.
 
 
-def _integer(written: str) -> str:
+_COUNTED_WORD = re.compile(r"\s+[a-z]")
+
+
+def _integer(written: str, counts_something: bool = False) -> str:
     if "," in written:
         return numbers.cardinal(int(written.replace(",", "")))
-    if (len(written) > 1 and written.startswith("0")) or len(written) >= 5:
+    is_quantity = counts_something and len(written) <= 7
+    if (len(written) > 1 and written.startswith("0")) or (len(written) >= 5 and not is_quantity):
         return numbers.digits(written)
     value = int(written)
     if len(written) == 4 and 1000 <= value <= 2099:
@@ -196,7 +201,8 @@ def _number(match: re.Match[str]) -> str:
     elif match["frac"] is not None:
         words = numbers.decimal(match["int"], match["frac"])
     else:
-        words = _integer(match["int"])
+        follows = _COUNTED_WORD.match(match.string, match.end())
+        words = _integer(match["int"], counts_something=follows is not None)
     if match["sign"]:
         words = "minus " + words
     return spaced(match, words)
@@ -215,6 +221,7 @@ NUMBERS = Rule(
         ("in 2005", "in two thousand five"),
         ("9000", "nine thousand"),
         ("13000", "one three zero zero zero"),
+        ("40000 men", "forty thousand men"),
         ("004", "zero zero four"),
         ("covid-19", "covid-nineteen"),
         ("A321sam", "A three hundred twenty-one sam"),
