@@ -52,6 +52,7 @@ class JobSettings:
     formats: list[str] = field(default_factory=lambda: ["m4b"])
     bitrate: str = "64k"
     seed: int = 0
+    cast: bool = True  # attribute quotations and give characters their own voices
     master: dict[str, Any] = field(default_factory=dict)  # MasterSettings overrides
 
     def master_settings(self) -> MasterSettings:
@@ -112,7 +113,12 @@ def prepare_job(
         book_path, include_front_matter=settings.include_front_matter, notes=settings.notes
     )
     engine = create_engine(settings.engine, **settings.engine_options)
+    out_dir = Path(settings.out_root) / book_slug(book_path)
     voices = dict(voices or {})
+    if settings.cast and voices == {} and attributor is narration_only:
+        from narration.cast.speakers import cast_book
+
+        attributor, voices, _ = cast_book(book, out_dir, engine.default_voice(), engine.voices())
     voices.setdefault(NARRATOR, engine.default_voice())
     lexicon = Lexicon.load(*settings.lexicon_paths) if settings.lexicon_paths else Lexicon()
     plan = build_plan(
@@ -127,7 +133,6 @@ def prepare_job(
         seed=settings.seed,
         attributor=attributor,
     )
-    out_dir = Path(settings.out_root) / book_slug(book_path)
     return Job(book_path, out_dir, settings, book, plan, engine)
 
 

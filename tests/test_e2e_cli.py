@@ -125,11 +125,38 @@ def test_pride_and_prejudice_chapters_1_to_3(corpus, tmp_path):
     m4b = book_dir / f"{PRIDE.stem}.m4b"
     _check_book(book_dir, m4b, ["I", "II", "III"])
 
+    _check_distinct_voices(book_dir)
+
     started = time.monotonic()
     again = run_narrate(PRIDE, "--out", tmp_path, "--chapters", "1-3")
     rerun_s = time.monotonic() - started
     assert again.returncode == 0 and "up to date" in again.stderr
     assert rerun_s < 0.05 * first_s, (rerun_s, first_s)
+
+
+def _check_distinct_voices(book_dir: Path) -> None:
+    """Narrator, Mr. Bennet and Mrs. Bennet: cast in cast.toml, and their rendered segments'
+    median F0 at least 2 semitones apart pairwise."""
+    import tomllib
+
+    from narration.audio.voicefx import median_f0_hz, semitones
+    from narration.store import SegmentStore, read_manifest
+
+    cast = tomllib.loads((book_dir / "cast.toml").read_text())
+    for name in ("Mr. Bennet", "Mrs. Bennet"):
+        assert "voice" in cast["characters"][name], name
+    rows = read_manifest(book_dir / "plan.parquet")
+    store = SegmentStore(book_dir / ".cache" / "segments")
+    medians = {}
+    for speaker in ("narrator", "Mr. Bennet", "Mrs. Bennet"):
+        keys = list(dict.fromkeys(r["key"] for r in rows if r["speaker"] == speaker))[:12]
+        assert len(keys) >= 3, speaker
+        audio = np.concatenate([store.read(k)[0] for k in keys])
+        medians[speaker] = median_f0_hz(audio, RATE)
+    names = list(medians)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert abs(semitones(medians[a], medians[b])) >= 2.0, medians
 
 
 @pytest.mark.parametrize(
