@@ -31,14 +31,19 @@ class SpeechRun:
     speaker: str = NARRATOR
 
 
-# Splits a block into runs by speaker; the default reads everything as narration.
-Attributor = Callable[[Block], list[SpeechRun]]
+# Splits each block of a chapter into runs by speaker (one list of runs per block).
+Attributor = Callable[[Chapter], list[list[SpeechRun]]]
 
 
-def narration_only(block: Block) -> list[SpeechRun]:
+def block_runs(block: Block) -> list[SpeechRun]:
+    """A block as one run: a play's or script's turn is its speaker's; the rest is narration."""
     if block.kind == BlockKind.SPEAKER_TURN and block.speaker:
         return [SpeechRun(block.text, "dialogue", block.speaker)]
     return [SpeechRun(block.text)]
+
+
+def narration_only(chapter: Chapter) -> list[list[SpeechRun]]:
+    return [block_runs(block) for block in chapter.blocks]
 
 
 @dataclass
@@ -78,6 +83,15 @@ def _sentences(text: str, max_chars: int) -> list[str]:
     return [piece for s in split_sentences(text) for piece in split_long(s, max_chars)]
 
 
+_BARE_NUMBER_TITLE = re.compile(r"(?:[IVXLCDM]+|\d+)\.?")
+
+
+def title_to_announce(title: str) -> str:
+    """A bare "IV" or "4" as a TOC title is read "Chapter IV" (a lone "I" would be a pronoun)."""
+    title = title.strip()
+    return f"Chapter {title.rstrip('.')}." if _BARE_NUMBER_TITLE.fullmatch(title) else title
+
+
 def speech_text(text: str, lexicon: Lexicon) -> str:
     """What the engine is given for one sentence: normalised, then the user's respellings."""
     return lexicon.apply(normalize(text))
@@ -103,13 +117,13 @@ def plan_chapter(
             )
 
     if announce_title and chapter.title:
-        add(chapter.title, Pause.SECTION)
-    for block in chapter.blocks:
+        add(title_to_announce(chapter.title), Pause.SECTION)
+    for block, runs in zip(chapter.blocks, attributor(chapter), strict=True):
         if block.kind == BlockKind.SECTION_BREAK:
             if segments:
                 segments[-1].pause_after = Pause.SECTION
             continue
-        for run in attributor(block):
+        for run in runs:
             for sentence in _sentences(run.text, max_chars):
                 add(sentence, Pause.SENTENCE, run.kind, run.speaker)
         if segments and segments[-1].pause_after == Pause.SENTENCE:
