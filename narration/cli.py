@@ -90,6 +90,7 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
         "chapters": parse_chapters(opts["chapters"]),
         "notes": opts["notes"],
         "include_front_matter": opts["front_matter"],
+        "cast": opts["cast"],
         "lexicon_paths": [str(p) for p in opts["lexicon"]],
         "formats": list(dict.fromkeys(opts["formats"])) or ["m4b"],
         "bitrate": opts["bitrate"],
@@ -122,6 +123,8 @@ def _quiet_prefect(verbose: bool) -> None:
 @click.option("--notes", type=click.Choice(["skip", "inline", "chapter-end"]), default="skip",
               show_default=True, help="What to do with footnotes and endnotes.")
 @click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc.")
+@click.option("--cast/--no-cast", default=True, show_default=True,
+              help="Give each character their own voice (cast.toml); --no-cast: narrator only.")
 @click.option("--lexicon", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Pronunciation lexicon (TOML), repeatable; later files win.")
 @click.option("--target-lufs", type=float, default=-19.0, show_default=True,

@@ -90,7 +90,7 @@ class Job:
     def output_paths(self) -> list[Path]:
         stem = self.out_dir.name
         paths = {"m4b": self.out_dir / f"{stem}.m4b", "mp3": self.out_dir / f"{stem}.mp3"}
-        outputs = [paths[f] for f in self.settings.formats if f in paths]
+        outputs = [paths[f] for f in ("m4b", "mp3") if f in self.settings.formats]
         if "chapters" in self.settings.formats:
             outputs.append(self.out_dir / "chapters")
         return outputs
@@ -254,16 +254,24 @@ def package(job: Job, chapter_files: list[Path]) -> list[Path]:
         "tags": tags,
         "cover": job.book.cover_image if cover_ok else None,
         "cover_mime": job.book.cover_mime if cover_ok else None,
+        "bitrate": job.settings.bitrate,
+        "max_true_peak_dbtp": job.settings.master_settings().peak_dbtp,
     }
-    for fmt, out in zip(job.settings.formats, job.output_paths(), strict=True):
+    outputs = dict(zip(_formats_in_output_order(job), job.output_paths(), strict=True))
+    for fmt, out in outputs.items():
         if fmt == "m4b":
-            encode_m4b(chapter_files, titles, out, bitrate=job.settings.bitrate, **common)
+            encode_m4b(chapter_files, titles, out, **common)
         elif fmt == "mp3":
             encode_mp3(chapter_files, titles, out, **common)
         elif fmt == "chapters":
             encode_chapter_files(chapter_files, titles, out, **common)
         written.append(out)
     return written
+
+
+def _formats_in_output_order(job: Job) -> list[str]:
+    """output_paths() lists m4b, mp3, then the chapters folder: the formats in that order."""
+    return [f for f in ("m4b", "mp3", "chapters") if f in job.settings.formats]
 
 
 def write_manifest_for(job: Job) -> None:

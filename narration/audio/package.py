@@ -1,192 +1,465 @@
-"""Packaging: mastered chapter files -> M4B (AAC) / MP3 with chapters, tags and cover.
+"""Packaging: mastered chapter files -> one chaptered M4B or MP3, or one file per chapter.
 
-Chapter markers are placed at the measured chapter starts (the cumulative durations of the
-chapter files), written through an FFMETADATA file rendered from templates/ffmetadata.j2.
-Audio is streamed from disk by ffmpeg's concat demuxer: the book is never held in memory.
-Every output is written to a temp file beside the target and renamed when complete.
+ffmpeg streams the chapter files (FLAC or WAV, all alike) from disk through its concat demuxer,
+so a whole book is never held in memory. Chapter marks are the measured cumulative durations of
+the chapter files, so each mark sits exactly where that chapter's audio starts. M4B chapters,
+tags and cover are written by ffmpeg (from an FFMETADATA file rendered with jinja2): it writes
+both a Nero `chpl` atom and a QuickTime chapter track, so players that read either see them.
+MP3 tags, cover and ID3 CHAP/CTOC chapter frames are written with mutagen after encoding.
+
+Every output is encoded to a temp file beside the target, its true peak measured after lossy
+coding (and the file re-encoded a little quieter if the codec overshot the limit), and only
+then renamed into place: a failed or out-of-spec encode leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import soundfile as sf
+import soundfile
+from mutagen import id3
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
 
 import narration
 from narration.atomic import atomic_path
-from narration.audio.ffmpeg import run_ffmpeg
+from narration.audio.ffmpeg import measure_levels, run_ffmpeg
+from narration.errors import NarrationError
+
+# Tag names the encoders accept: the project's own (title, author, narrator, ...) and ffmpeg's.
+TAG_KEYS = (
+    "title", "author", "narrator", "genre", "date", "comment", "language",
+    "album", "artist", "album_artist", "composer",
+)  # fmt: skip
+_ID3_FRAMES = {
+    "title": id3.TIT2,
+    "album": id3.TALB,
+    "artist": id3.TPE1,
+    "album_artist": id3.TPE2,
+    "composer": id3.TCOM,
+    "genre": id3.TCON,
+    "date": id3.TDRC,
+    "track": id3.TRCK,
+}
+_FFMETA_SPECIAL = re.compile(r"([=;#\\\n])")
+_PEAK_RETRIES = 2  # quieter re-encodes allowed when the codec overshoots the peak limit
 
 
 @dataclass(frozen=True)
 class ChapterMark:
+    """A chapter's title and where it starts and ends in the packaged file, in seconds."""
+
     title: str
     start_s: float
     end_s: float
 
 
 def templates_dir() -> Path:
-    """Installed wheels carry the templates inside the package; a source checkout has them
-    at the repository root."""
-    packaged = Path(narration.__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(narration.__file__).parents[1] / "templates"
+    """Templates ship inside the package in a wheel, and sit at the repo root in a checkout."""
+    installed = Path(narration.__file__).resolve().parent / "templates"
+    if installed.is_dir():
+        return installed
+    return Path(narration.__file__).resolve().parent.parent / "templates"
 
 
-def _ffescape(value: object) -> str:
-    """FFMETADATA escaping: '=', ';', '#', '\\' and newlines get a backslash."""
-    return re.sub(r"([=;#\\\n])", r"\\\1", str(value))
+def _ffmeta_escape(value: object) -> str:
+    """FFMETADATA escaping: a backslash before = ; # \\ and newline."""
+    return _FFMETA_SPECIAL.sub(r"\\\1", str(value))
 
 
-def _environment() -> jinja2.Environment:
+def ffmetadata_text(marks: Sequence[ChapterMark], tags: Mapping[str, str]) -> str:
+    """The FFMETADATA1 file for `tags` and chapter `marks` (times in ms, TIMEBASE per chapter)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()), autoescape=False, keep_trailing_newline=True
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        autoescape=False,  # not HTML: escaping is the ffmeta filter's job
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
     )
-    env.filters["ffescape"] = _ffescape
-    return env
+    env.filters["ffmeta"] = _ffmeta_escape
+    chapters = [
+        {"title": m.title, "start_ms": round(m.start_s * 1000), "end_ms": round(m.end_s * 1000)}
+        for m in marks
+    ]
+    return env.get_template("ffmetadata.j2").render(tags=dict(tags), chapters=chapters)
 
 
-def chapter_marks(chapter_files: list[Path], titles: list[str]) -> list[ChapterMark]:
-    marks, start = [], 0.0
-    for path, title in zip(chapter_files, titles, strict=True):
-        info = sf.info(path)
-        end = start + info.frames / info.samplerate
-        marks.append(ChapterMark(title, start, end))
-        start = end
-    return marks
+def _ffmpeg_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The project's tag names -> the names ffmpeg's MP4 muxer (and our ID3 writer) know.
 
-
-def ffmetadata(marks: list[ChapterMark], tags: dict[str, str]) -> str:
-    return _environment().get_template("ffmetadata.j2").render(chapters=marks, tags=tags)
-
-
-def _ffmpeg_tags(tags: dict[str, str]) -> dict[str, str]:
-    """Our tag names -> the names ffmpeg's MP4/MP3 muxers map to the standard atoms/frames."""
+    title is also the album; author is artist and album artist; narrator is composer (and the
+    comment, unless one is given); genre defaults to Audiobook. The target names themselves
+    (album, artist, album_artist, composer) are accepted too and win. language is accepted and
+    not written: MP4 wants it per stream as an ISO 639-2 code, which the book does not give.
+    """
+    unknown = sorted(set(tags) - set(TAG_KEYS))
+    if unknown:
+        raise ValueError(f"unknown tag keys {unknown}; known: {', '.join(TAG_KEYS)}")
+    given = {key: str(value).strip() for key, value in tags.items() if value}
+    narrator = given.get("narrator", "")
     mapped = {
-        "title": tags.get("title", ""),
-        "album": tags.get("title", ""),
-        "artist": tags.get("author", ""),
-        "album_artist": tags.get("author", ""),
-        "composer": tags.get("narrator", ""),
-        "genre": tags.get("genre", "Audiobook"),
-        "comment": f"Narrated by {tags['narrator']}" if tags.get("narrator") else "",
+        "title": given.get("title", ""),
+        "album": given.get("album", given.get("title", "")),
+        "artist": given.get("artist", given.get("author", "")),
+        "album_artist": given.get("album_artist", given.get("author", "")),
+        "composer": given.get("composer", narrator),
+        "genre": given.get("genre", "Audiobook"),
+        "date": given.get("date", ""),
+        "comment": given.get("comment", f"Narrated by {narrator}" if narrator else ""),
     }
-    if tags.get("date"):
-        mapped["date"] = tags["date"]
-    return {k: v for k, v in mapped.items() if v}
+    return {key: value for key, value in mapped.items() if value}
 
 
-def _concat_inputs(chapter_files: list[Path], workdir: Path, tags: dict[str, str],
-                   marks: list[ChapterMark]) -> list[str]:
-    listing = workdir / "chapters.txt"
-    lines = [f"file '{str(Path(p).resolve()).replace(chr(39), chr(39) + chr(92) + chr(39) * 2)}'"
-             for p in chapter_files]
-    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    meta = workdir / "ffmetadata.txt"
-    meta.write_text(ffmetadata(marks, _ffmpeg_tags(tags)), encoding="utf-8")
-    return ["-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(meta),
-            "-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]
+def chapter_marks(chapter_wavs: Sequence[Path], titles: Sequence[str]) -> list[ChapterMark]:
+    """Marks at the cumulative measured durations of the chapter files (frames / rate).
 
-
-def encode_m4b(chapter_files: list[Path], titles: list[str], out_path: Path, *,
-               tags: dict[str, str], cover: bytes | None = None, cover_mime: str | None = None,
-               bitrate: str = "64k") -> list[ChapterMark]:
-    """AAC in an MP4 container named .m4b, with chapters (Nero chpl + QuickTime track)."""
-    from mutagen.mp4 import MP4, MP4Cover
-
-    marks = chapter_marks(chapter_files, titles)
-    with tempfile.TemporaryDirectory() as work, atomic_path(out_path) as tmp:
-        inputs = _concat_inputs(chapter_files, Path(work), tags, marks)
-        run_ffmpeg([*inputs, "-c:a", "aac", "-b:a", bitrate, "-movflags", "+faststart",
-                    "-f", "mp4", str(tmp)], what=f"encoding {out_path.name}")
-        mp4 = MP4(tmp)
-        mp4["stik"] = [2]  # iTunes media kind: audiobook
-        if cover:
-            kind = MP4Cover.FORMAT_PNG if cover_mime == "image/png" else MP4Cover.FORMAT_JPEG
-            mp4["covr"] = [MP4Cover(cover, imageformat=kind)]
-        mp4.save()
+    The concat demuxer joins the files as one stream without re-reading their headers, so
+    they must share one format, sample type, rate and channel count; a mismatch is refused here
+    instead of coming out as noise or at the wrong speed.
+    """
+    if len(chapter_wavs) != len(titles):
+        raise ValueError(f"{len(chapter_wavs)} chapter files but {len(titles)} titles")
+    if not chapter_wavs:
+        raise NarrationError("nothing to package: no chapter files")
+    marks, start_s, first = [], 0.0, None
+    for path, title in zip(chapter_wavs, titles, strict=True):
+        try:
+            info = soundfile.info(str(path))
+        except (RuntimeError, OSError) as exc:  # soundfile raises RuntimeError on bad files
+            raise NarrationError(f"{path}: not a readable audio file ({exc})") from exc
+        layout = (info.format, info.subtype, info.samplerate, info.channels)
+        if first is None:
+            first = layout
+        elif layout != first:
+            raise NarrationError(
+                f"{path}: {' '.join(map(str, layout))} differs from the first chapter's "
+                f"{' '.join(map(str, first))}; chapter files must share one format"
+            )
+        end_s = start_s + info.frames / info.samplerate
+        marks.append(ChapterMark(title=title, start_s=start_s, end_s=end_s))
+        start_s = end_s
     return marks
 
 
-def _id3_chapters(path: Path, marks: list[ChapterMark], cover: bytes | None,
-                  cover_mime: str | None) -> None:
-    from mutagen.id3 import APIC, CHAP, CTOC, ID3, TIT2, CTOCFlags
+def _concat_list(chapter_wavs: Sequence[Path], folder: Path) -> Path:
+    """A concat-demuxer list file; quotes in paths escaped as the demuxer wants ('\\'')."""
+    lines = []
+    for path in chapter_wavs:
+        quoted = str(Path(path).resolve()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'\n")
+    listing = folder / "chapters.txt"
+    listing.write_text("".join(lines), encoding="utf-8")
+    return listing
 
-    id3 = ID3(path)
-    id3.delall("CHAP")
-    id3.delall("CTOC")
-    ids = [f"ch{i}" for i in range(len(marks))]
-    for element_id, mark in zip(ids, marks, strict=True):
-        id3.add(CHAP(element_id=element_id, start_time=round(mark.start_s * 1000),
-                     end_time=round(mark.end_s * 1000),
-                     sub_frames=[TIT2(encoding=3, text=[mark.title])]))
-    id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                 child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
+
+def _sniff_image(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+def _cover_file(cover: bytes, cover_mime: str | None, folder: Path) -> tuple[Path, str]:
+    """Write the cover as a JPEG or PNG file (other formats converted to PNG by ffmpeg)."""
+    mime = _sniff_image(cover) or (cover_mime or "").lower()
+    if mime in ("image/jpeg", "image/jpg"):
+        path = folder / "cover.jpg"
+        path.write_bytes(cover)
+        return path, "image/jpeg"
+    if mime == "image/png":
+        path = folder / "cover.png"
+        path.write_bytes(cover)
+        return path, "image/png"
+    source = folder / "cover.src"
+    source.write_bytes(cover)
+    path = folder / "cover.png"
+    run_ffmpeg(
+        ["-i", str(source), "-frames:v", "1", "-c:v", "png", str(path)],
+        what=f"converting the {cover_mime or 'unknown'} cover to PNG",
+    )
+    return path, "image/png"
+
+
+def _write_verified(
+    out_path: Path, write: Callable[[Path, list[str]], None], max_true_peak_dbtp: float | None
+) -> None:
+    """Encode into a temp file beside `out_path`, check it, and only then rename it into place.
+
+    Lossy codecs overshoot the mastered peaks (MP3 at 64 kb/s by up to ~2 dB on a long book,
+    more than any fixed headroom worth giving up loudness for), so the encoded file's true
+    peak is measured (ffmpeg ebur128, streaming) and, if it passes `max_true_peak_dbtp`, the
+    file is encoded again that much quieter (plus 0.2 dB). `write(tmp, volume_args)` encodes.
+    """
+    volume: list[str] = []
+    cut_db = 0.0
+    with atomic_path(out_path) as tmp:
+        for attempt in range(1 + _PEAK_RETRIES):
+            write(tmp, volume)
+            if max_true_peak_dbtp is None:
+                return
+            # ebur128 prints 0.1 dB steps: a printed -3.1 is at most -3.05, safely under -3
+            peak = measure_levels(tmp)["true_peak_dbtp"]
+            if peak <= max_true_peak_dbtp - 0.1 + 1e-9:
+                return
+            if attempt < _PEAK_RETRIES:
+                cut_db += peak - max_true_peak_dbtp + 0.2
+                volume = ["-af", f"volume={-cut_db:.2f}dB"]
+        raise NarrationError(
+            f"{out_path.name}: true peak {peak:.1f} dBTP after encoding, over the "
+            f"{max_true_peak_dbtp:.1f} dBTP limit even {cut_db:.1f} dB quieter"
+        )
+
+
+def _encode_mp4(
+    inputs: list[str],
+    marks: Sequence[ChapterMark],
+    tags: Mapping[str, str],
+    cover: bytes | None,
+    cover_mime: str | None,
+    bitrate: str,
+    out_path: Path,
+    *,
+    audiobook: bool,
+    folder: Path,
+    max_true_peak_dbtp: float | None,
+) -> None:
+    """AAC in MP4 with chapters, tags and cover; `inputs` are ffmpeg input arguments."""
+    meta_tags = dict(tags)
+    if audiobook:
+        meta_tags["media_type"] = "2"  # iTunes stik 2: Audiobook
+    meta = folder / "ffmetadata.txt"
+    meta.write_text(ffmetadata_text(marks if audiobook else [], meta_tags), encoding="utf-8")
+    args = [*inputs, "-i", str(meta)]
+    maps = ["-map", "0:a:0", "-map_metadata", "1", "-map_chapters", "1" if audiobook else "-1"]
     if cover:
-        id3.add(APIC(encoding=3, mime=cover_mime or "image/jpeg", type=3, desc="Cover",
-                     data=cover))
-    id3.save(path, v2_version=4)
+        cover_path, _mime = _cover_file(cover, cover_mime, folder)
+        args += ["-i", str(cover_path)]
+        maps += ["-map", "2:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
+    brand = ["-brand", "M4B "] if audiobook else []
+    args += [*maps, "-c:a", "aac", "-b:a", bitrate, *brand, "-movflags", "+faststart"]
+
+    def write(tmp: Path, volume: list[str]) -> None:
+        run_ffmpeg([*args, *volume, "-f", "mp4", str(tmp)], what=f"encoding {out_path.name}")
+
+    _write_verified(out_path, write, max_true_peak_dbtp)
 
 
-def encode_mp3(chapter_files: list[Path], titles: list[str], out_path: Path, *,
-               tags: dict[str, str], cover: bytes | None = None, cover_mime: str | None = None,
-               bitrate: str = "64k") -> list[ChapterMark]:
-    """One MP3 for the whole book with ID3 CHAP/CTOC chapter frames."""
-    marks = chapter_marks(chapter_files, titles)
-    with tempfile.TemporaryDirectory() as work, atomic_path(out_path) as tmp:
-        inputs = _concat_inputs(chapter_files, Path(work), tags, marks)
-        run_ffmpeg([*inputs, "-c:a", "libmp3lame", "-b:a", bitrate, "-id3v2_version", "4",
-                    "-f", "mp3", str(tmp)], what=f"encoding {out_path.name}")
-        _id3_chapters(tmp, marks, cover, cover_mime)
+def encode_m4b(
+    chapter_wavs: Sequence[Path],
+    titles: Sequence[str],
+    out_path: Path,
+    *,
+    tags: Mapping[str, str],
+    cover: bytes | None = None,
+    cover_mime: str | None = None,
+    bitrate: str = "64k",
+    max_true_peak_dbtp: float | None = -3.0,
+) -> list[ChapterMark]:
+    """One AAC .m4b with a chapter per file, the tags and the cover; returns the marks written.
+
+    The encoded file's true peak is checked and held to `max_true_peak_dbtp` (None: unchecked).
+    """
+    out_path = Path(out_path)
+    marks = chapter_marks(chapter_wavs, titles)
+    with tempfile.TemporaryDirectory(prefix="narration-m4b-") as work:
+        folder = Path(work)
+        inputs = ["-f", "concat", "-safe", "0", "-i", str(_concat_list(chapter_wavs, folder))]
+        _encode_mp4(
+            inputs, marks, _ffmpeg_tags(tags), cover, cover_mime, bitrate, out_path,
+            audiobook=True, folder=folder, max_true_peak_dbtp=max_true_peak_dbtp,
+        )  # fmt: skip
     return marks
 
 
-def _safe_name(title: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", title).strip("._")[:60] or "chapter"
+def _write_id3(
+    path: Path,
+    tags: Mapping[str, str],
+    cover: bytes | None,
+    cover_mime: str | None,
+    marks: Sequence[ChapterMark],
+    folder: Path,
+) -> None:
+    """ID3v2.3 tags, front cover and CHAP/CTOC frames (ms times) on an encoded MP3."""
+    frames = id3.ID3()
+    for key, value in tags.items():
+        if key == "comment":
+            frames.add(id3.COMM(encoding=3, lang="eng", desc="", text=[value]))
+        elif key in _ID3_FRAMES:
+            frames.add(_ID3_FRAMES[key](encoding=3, text=[value]))
+    if cover:
+        cover_path, mime = _cover_file(cover, cover_mime, folder)
+        frames.add(
+            id3.APIC(
+                encoding=3,
+                mime=mime,
+                type=id3.PictureType.COVER_FRONT,
+                desc="Cover",
+                data=cover_path.read_bytes(),
+            )
+        )
+    if marks:
+        ids = [f"chp{i}" for i in range(len(marks))]
+        frames.add(
+            id3.CTOC(
+                element_id="toc",
+                flags=id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[id3.TIT2(encoding=3, text=["Chapters"])],
+            )
+        )
+        for element_id, mark in zip(ids, marks, strict=True):
+            frames.add(
+                id3.CHAP(
+                    element_id=element_id,
+                    start_time=round(mark.start_s * 1000),
+                    end_time=round(mark.end_s * 1000),
+                    sub_frames=[id3.TIT2(encoding=3, text=[mark.title])],
+                )
+            )
+    frames.save(str(path), v2_version=3)
 
 
-def encode_chapter_files(chapter_files: list[Path], titles: list[str], out_dir: Path, *,
-                         tags: dict[str, str], cover: bytes | None = None,
-                         cover_mime: str | None = None, bitrate: str = "64k") -> list[Path]:
-    """One MP3 per chapter, numbered so they sort in reading order, tagged with track numbers."""
-    from mutagen.id3 import APIC, ID3, TRCK
+def _encode_mp3(
+    inputs: list[str],
+    marks: Sequence[ChapterMark],
+    tags: Mapping[str, str],
+    cover: bytes | None,
+    cover_mime: str | None,
+    bitrate: str,
+    out_path: Path,
+    folder: Path,
+    max_true_peak_dbtp: float | None,
+) -> None:
+    # ffmpeg writes bare MP3 (no ID3, but the LAME/Xing header that makes it gapless); mutagen
+    # then writes every tag, so the tag layout does not depend on the ffmpeg version.
+    args = [*inputs, "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1"]
+    args += ["-c:a", "libmp3lame", "-b:a", bitrate, "-id3v2_version", "0", "-write_id3v1", "0"]
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    def write(tmp: Path, volume: list[str]) -> None:
+        run_ffmpeg([*args, *volume, "-f", "mp3", str(tmp)], what=f"encoding {out_path.name}")
+        _write_id3(tmp, tags, cover, cover_mime, marks, folder)
+
+    _write_verified(out_path, write, max_true_peak_dbtp)
+
+
+def encode_mp3(
+    chapter_wavs: Sequence[Path],
+    titles: Sequence[str],
+    out_path: Path,
+    *,
+    tags: Mapping[str, str],
+    cover: bytes | None = None,
+    cover_mime: str | None = None,
+    bitrate: str = "64k",
+    max_true_peak_dbtp: float | None = -3.0,
+) -> list[ChapterMark]:
+    """One MP3 with ID3 CHAP/CTOC chapters, tags and cover; returns the marks written.
+
+    The encoded file's true peak is checked and held to `max_true_peak_dbtp` (None: unchecked).
+    """
+    out_path = Path(out_path)
+    marks = chapter_marks(chapter_wavs, titles)
+    with tempfile.TemporaryDirectory(prefix="narration-mp3-") as work:
+        folder = Path(work)
+        inputs = ["-f", "concat", "-safe", "0", "-i", str(_concat_list(chapter_wavs, folder))]
+        _encode_mp3(
+            inputs, marks, _ffmpeg_tags(tags), cover, cover_mime, bitrate, out_path, folder,
+            max_true_peak_dbtp,
+        )  # fmt: skip
+    return marks
+
+
+def safe_filename(text: str, max_chars: int = 80) -> str:
+    """A file-name-safe version of a title: letters, digits, spaces and - _ . ( ) , only."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"[^\w\s.,()-]", " ", text)  # \w keeps accented letters
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    return text[:max_chars].rstrip(" .") or "untitled"
+
+
+def encode_chapter_files(
+    chapter_wavs: Sequence[Path],
+    titles: Sequence[str],
+    out_dir: Path,
+    fmt: str = "mp3",
+    *,
+    tags: Mapping[str, str],
+    cover: bytes | None = None,
+    cover_mime: str | None = None,
+    bitrate: str = "64k",
+    max_true_peak_dbtp: float | None = -3.0,
+) -> list[Path]:
+    """One numbered file per chapter ("01 - Title.mp3"), tagged with its title and track number.
+
+    The book's title is the album of every file. Each file is written atomically; numbered files
+    of the same format left in `out_dir` by an earlier run (other titles) are removed.
+    """
+    if fmt not in ("mp3", "m4a"):
+        raise ValueError(f"fmt must be 'mp3' or 'm4a', not {fmt!r}")
+    marks = chapter_marks(chapter_wavs, titles)  # validates the files first
+    book = _ffmpeg_tags(tags)
+    width = max(2, len(str(len(marks))))
+    out_dir = Path(out_dir)
     written = []
-    for number, (path, title) in enumerate(zip(chapter_files, titles, strict=True), start=1):
-        target = out_dir / f"{number:03d}-{_safe_name(title)}.mp3"
-        meta = {**_ffmpeg_tags(tags), "title": title, "track": f"{number}/{len(titles)}"}
-        args = ["-i", str(path)]
-        for key, value in meta.items():
-            args += ["-metadata", f"{key}={value}"]
-        with atomic_path(target) as tmp:
-            run_ffmpeg([*args, "-c:a", "libmp3lame", "-b:a", bitrate, "-id3v2_version", "4",
-                        "-f", "mp3", str(tmp)], what=f"encoding {target.name}")
-            id3 = ID3(tmp)
-            id3.add(TRCK(encoding=3, text=[f"{number}/{len(titles)}"]))
-            if cover:
-                id3.add(APIC(encoding=3, mime=cover_mime or "image/jpeg", type=3,
-                             desc="Cover", data=cover))
-            id3.save(tmp, v2_version=4)
+    for number, (source, mark) in enumerate(zip(chapter_wavs, marks, strict=True), start=1):
+        target = out_dir / f"{number:0{width}d} - {safe_filename(mark.title)}.{fmt}"
+        chapter_tags = {**book, "title": mark.title, "track": f"{number}/{len(marks)}"}
+        with tempfile.TemporaryDirectory(prefix="narration-chapter-") as work:
+            folder, inputs = Path(work), ["-i", str(source)]
+            if fmt == "mp3":
+                _encode_mp3(
+                    inputs, [], chapter_tags, cover, cover_mime, bitrate, target, folder,
+                    max_true_peak_dbtp,
+                )  # fmt: skip
+            else:
+                _encode_mp4(
+                    inputs, [], chapter_tags, cover, cover_mime, bitrate, target,
+                    audiobook=False, folder=folder, max_true_peak_dbtp=max_true_peak_dbtp,
+                )  # fmt: skip
         written.append(target)
-    for stale in out_dir.glob("*.mp3"):
-        if stale not in written:
-            stale.unlink()
+    numbered = re.compile(rf"^\d+ - .*\.{fmt}$")
+    for stale in out_dir.glob(f"*.{fmt}"):
+        if numbered.match(stale.name) and stale not in written:
+            stale.unlink(missing_ok=True)
     return written
 
 
 def read_chapters(path: Path) -> list[ChapterMark]:
-    """Chapters as a player sees them: MP4 chpl atoms or ID3 CHAP frames, via mutagen."""
+    """The chapters a packaged file declares: MP4 chapter atoms or ID3 CHAP frames (mutagen)."""
+    path = Path(path)
     if path.suffix.lower() in (".m4b", ".m4a", ".mp4"):
-        from mutagen.mp4 import MP4
-
-        found = list(MP4(path).chapters or [])
-        ends = [c.start for c in found[1:]] + [MP4(path).info.length]
-        return [ChapterMark(c.title, c.start, e) for c, e in zip(found, ends, strict=True)]
-    from mutagen.id3 import ID3
-
-    frames = sorted(ID3(path).getall("CHAP"), key=lambda f: f.start_time)
-    return [ChapterMark(str(f.sub_frames.get("TIT2", f.element_id)), f.start_time / 1000,
-                        f.end_time / 1000) for f in frames]
+        mp4 = MP4(str(path))
+        found = [(float(c.start), str(c.title)) for c in (mp4.chapters or [])]
+        length = float(mp4.info.length)
+        return [
+            ChapterMark(title, start, found[i + 1][0] if i + 1 < len(found) else length)
+            for i, (start, title) in enumerate(found)
+        ]
+    tags = MP3(str(path)).tags
+    if tags is None:
+        return []
+    chaps = {frame.element_id: frame for frame in tags.getall("CHAP")}
+    order = sorted(chaps, key=lambda key: chaps[key].start_time)
+    for toc in tags.getall("CTOC"):
+        if toc.flags & id3.CTOCFlags.TOP_LEVEL:
+            order = [key for key in toc.child_element_ids if key in chaps]
+    marks = []
+    for key in order:
+        frame = chaps[key]
+        title = frame.sub_frames.get("TIT2")
+        marks.append(
+            ChapterMark(
+                title=str(title.text[0]) if title else key,
+                start_s=frame.start_time / 1000,
+                end_s=frame.end_time / 1000,
+            )
+        )
+    return marks
