@@ -25,6 +25,7 @@ from narration.cast.castfile import (
     render_cast,
     speaker_index,
 )
+from narration.cast.characters import NARRATOR as FIRST_PERSON_NARRATOR
 from narration.cast.characters import Character
 from narration.cast.voices import cast_voices, derive_variants
 from narration.model import Book, Chapter, Voice
@@ -176,5 +177,7 @@ def cast_book(
     voices = {NARRATOR: narrator_voice}
     for member in members:
         voices[member.name] = member.voice or narrator_voice
+    # A first-person narrator's own quoted lines are read in the narrator's voice.
+    voices[FIRST_PERSON_NARRATOR] = narrator_voice
     names = speaker_index(members)
     return BookAttributor(layout, dialogue, names), voices, members
