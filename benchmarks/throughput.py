@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS_BOOK = REPO.parent / "shared/corpus/epub/valid/standardebooks_jane-austen_pride-and-prejudice.epub"
+CORPUS_BOOK = (
+    REPO.parent / "shared/corpus/epub/valid/standardebooks_jane-austen_pride-and-prejudice.epub"
+)
 SAMPLE_BOOK = REPO / "books/the-lighthouse-keeper.epub"
 
 _VOICE = None
@@ -65,8 +67,17 @@ def pipeline(book: Path, chapters: str | None, processes: int, cast: bool) -> di
     from narration.store import read_manifest
 
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "narration", str(book), "--out", out, "-j", str(processes),
-                   "--cast" if cast else "--no-cast"]
+        command = [
+            sys.executable,
+            "-m",
+            "narration",
+            str(book),
+            "--out",
+            out,
+            "-j",
+            str(processes),
+            "--cast" if cast else "--no-cast",
+        ]
         if chapters:
             command += ["--chapters", chapters]
         started = time.monotonic()
@@ -80,7 +91,9 @@ def pipeline(book: Path, chapters: str | None, processes: int, cast: bool) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     default_book = CORPUS_BOOK if CORPUS_BOOK.exists() else SAMPLE_BOOK
     parser.add_argument("--book", type=Path, default=default_book)
     parser.add_argument("--chapters", default="1-3" if default_book == CORPUS_BOOK else None)
@@ -93,19 +106,25 @@ def main() -> None:
 
     job = prepare_job(args.book, JobSettings(chapters=parse_chapters(args.chapters)))
     texts = list(dict.fromkeys(s.spoken_text for s in job.plan.segments))
-    print(f"{args.book.name} chapters {args.chapters or 'all'}: {len(texts)} unique segments, "
-          f"{sum(len(t) for t in texts)} characters, {args.processes} processes")
+    print(
+        f"{args.book.name} chapters {args.chapters or 'all'}: {len(texts)} unique segments, "
+        f"{sum(len(t) for t in texts)} characters, {args.processes} processes"
+    )
 
     raw = raw_piper(texts, args.processes)
-    print(f"raw piper          : {raw['wall_s']:7.1f} s wall, {raw['speech_s'] / 60:5.1f} min speech, "
-          f"{raw['x_realtime']:5.1f}x real time")
+    print(
+        f"raw piper          : {raw['wall_s']:7.1f} s wall, {raw['speech_s'] / 60:5.1f} min speech, "
+        f"{raw['x_realtime']:5.1f}x real time"
+    )
     # --no-cast does the same synthesis as raw (one voice); the default also runs the
     # character-voice effects (parselmouth) on every dialogue segment, work raw Piper skips.
     full = pipeline(args.book, args.chapters, args.processes, cast=False)
     cast = pipeline(args.book, args.chapters, args.processes, cast=True)
     for label, run in (("pipeline --no-cast", full), ("pipeline (cast)", cast)):
-        print(f"{label:19}: {run['wall_s']:7.1f} s wall, {run['speech_s'] / 60:5.1f} min speech, "
-              f"{run['x_realtime']:5.1f}x real time, ratio {raw['wall_s'] / run['wall_s']:.3f}")
+        print(
+            f"{label:19}: {run['wall_s']:7.1f} s wall, {run['speech_s'] / 60:5.1f} min speech, "
+            f"{run['x_realtime']:5.1f}x real time, ratio {raw['wall_s'] / run['wall_s']:.3f}"
+        )
     ratio = raw["wall_s"] / full["wall_s"]
     print(f"ratio (pipeline --no-cast / raw throughput): {ratio:.3f}  (target >= 0.85)")
     result = {

@@ -54,8 +54,13 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
     segments = job.plan.segments
     cached = sum(1 for s in segments if store.has(s.key))
     reporter().job_started(len(job.plan.chapters), len(segments), cached)
-    logger.info("%s: %d chapters, %d segments (%d cached)", job.book.title,
-                len(job.plan.chapters), len(segments), cached)
+    logger.info(
+        "%s: %d chapters, %d segments (%d cached)",
+        job.book.title,
+        len(job.plan.chapters),
+        len(segments),
+        cached,
+    )
 
     host, owned = pipeline.engine_host(job)
     if owned:  # nobody else is writing into this store: temp files are leftovers of a kill
@@ -64,7 +69,9 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
         host.on_segment = lambda _key, seconds: reporter().segment_rendered(seconds)
     try:
         pipeline.prefetch(job, host)
-        rendered = [render_chapter.submit(quote(job), quote(c), quote(host)) for c in job.plan.chapters]
+        rendered = [
+            render_chapter.submit(quote(job), quote(c), quote(host)) for c in job.plan.chapters
+        ]
         mastered = [
             master_chapter.submit(quote(job), quote(c), wait_for=[r])
             for c, r in zip(job.plan.chapters, rendered, strict=True)

@@ -79,7 +79,8 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
             engine_options["model_path"] = str(Path(opts["voice"]).resolve())
         else:
             raise click.BadParameter(
-                f"{opts['voice']!r}: give the path of a Piper voice model (.onnx)", param_hint="--voice"
+                f"{opts['voice']!r}: give the path of a Piper voice model (.onnx)",
+                param_hint="--voice",
             )
     master: dict[str, Any] = {"target_lufs": opts["target_lufs"], "peak_dbtp": opts["peak_dbtp"]}
     return {
@@ -109,28 +110,70 @@ def _quiet_prefect(verbose: bool) -> None:
 
 @app.command("render")
 @click.argument("book", type=click.Path(path_type=Path))
-@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("output"),
-              show_default=True, help="Output root; the book goes to OUT/<book name>/.")
-@click.option("--chapters", "-c", metavar="RANGES",
-              help="Chapters to narrate, numbered as `narrate plan` lists them: 1-3,7.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output root; the book goes to OUT/<book name>/.",
+)
+@click.option(
+    "--chapters",
+    "-c",
+    metavar="RANGES",
+    help="Chapters to narrate, numbered as `narrate plan` lists them: 1-3,7.",
+)
 @click.option("--voice", metavar="VOICE", help="Narrator voice: a Piper .onnx model path.")
 @click.option("--engine", default="piper", show_default=True, help="Synthesis engine plugin.")
-@click.option("--processes", "-j", type=click.IntRange(1, 64),
-              help="Engine worker processes [default: the engine's choice, one per core].")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["m4b", "mp3", "chapters"]),
-              help="Output formats (repeatable) [default: m4b]. chapters = one MP3 per chapter.")
+@click.option(
+    "--processes",
+    "-j",
+    type=click.IntRange(1, 64),
+    help="Engine worker processes [default: the engine's choice, one per core].",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["m4b", "mp3", "chapters"]),
+    help="Output formats (repeatable) [default: m4b]. chapters = one MP3 per chapter.",
+)
 @click.option("--bitrate", default="64k", show_default=True, help="Audio bitrate for encoding.")
-@click.option("--notes", type=click.Choice(["skip", "inline", "chapter-end"]), default="skip",
-              show_default=True, help="What to do with footnotes and endnotes.")
+@click.option(
+    "--notes",
+    type=click.Choice(["skip", "inline", "chapter-end"]),
+    default="skip",
+    show_default=True,
+    help="What to do with footnotes and endnotes.",
+)
 @click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc.")
-@click.option("--cast/--no-cast", default=True, show_default=True,
-              help="Give each character their own voice (cast.toml); --no-cast: narrator only.")
-@click.option("--lexicon", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Pronunciation lexicon (TOML), repeatable; later files win.")
-@click.option("--target-lufs", type=float, default=-19.0, show_default=True,
-              help="Integrated loudness of each chapter (audiobook standard: -18 to -20).")
-@click.option("--peak-dbtp", type=float, default=-3.0, show_default=True,
-              help="True-peak ceiling, enforced by a limiter.")
+@click.option(
+    "--cast/--no-cast",
+    default=True,
+    show_default=True,
+    help="Give each character their own voice (cast.toml); --no-cast: narrator only.",
+)
+@click.option(
+    "--lexicon",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Pronunciation lexicon (TOML), repeatable; later files win.",
+)
+@click.option(
+    "--target-lufs",
+    type=float,
+    default=-19.0,
+    show_default=True,
+    help="Integrated loudness of each chapter (audiobook standard: -18 to -20).",
+)
+@click.option(
+    "--peak-dbtp",
+    type=float,
+    default=-3.0,
+    show_default=True,
+    help="True-peak ceiling, enforced by a limiter.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Show Prefect's logs.")
 def render(book: Path, verbose: bool, **opts: Any) -> None:
     """Narrate BOOK into OUT/<book>/<book>.m4b with chapters, tags and cover.

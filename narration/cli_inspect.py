@@ -34,11 +34,22 @@ def _job(book: Path, chapters: str | None, notes: str, front_matter: bool, out: 
 
 _book_options = [
     click.option("--chapters", "-c", metavar="RANGES", help="Only these chapters: 1-3,7."),
-    click.option("--notes", type=click.Choice(["skip", "inline", "chapter-end"]), default="skip",
-                 show_default=True, help="What to do with footnotes and endnotes."),
+    click.option(
+        "--notes",
+        type=click.Choice(["skip", "inline", "chapter-end"]),
+        default="skip",
+        show_default=True,
+        help="What to do with footnotes and endnotes.",
+    ),
     click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc."),
-    click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("output"),
-                 show_default=True, help="Output root; the plan goes to OUT/<book>/plan.parquet."),
+    click.option(
+        "--out",
+        "-o",
+        type=click.Path(path_type=Path),
+        default=Path("output"),
+        show_default=True,
+        help="Output root; the plan goes to OUT/<book>/plan.parquet.",
+    ),
 ]
 
 
@@ -52,8 +63,9 @@ def book_options(func):  # noqa: ANN001, ANN201
 @click.argument("book", type=click.Path(path_type=Path))
 @book_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a stable interface).")
-def plan_command(book: Path, chapters: str | None, notes: str, front_matter: bool, out: Path,
-                 as_json: bool) -> None:
+def plan_command(
+    book: Path, chapters: str | None, notes: str, front_matter: bool, out: Path, as_json: bool
+) -> None:
     """Show what would be narrated, without rendering any audio.
 
     Prints the chapter tree (title, words, estimated minutes), what is skipped and why, and
@@ -70,21 +82,33 @@ def plan_command(book: Path, chapters: str | None, notes: str, front_matter: boo
     voiced = [c for c in job.book.chapters if c.index in {p.index for p in job.plan.chapters}]
     write_manifest_for(job)
     if as_json:
-        click.echo(json.dumps({
-            "title": job.book.title,
-            "author": job.book.author,
-            "chapters": [{"title": c.title, "words": c.words} for c in voiced],
-            "skipped": [{"title": s.title, "reason": s.reason} for s in job.book.skipped],
-        }, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "title": job.book.title,
+                    "author": job.book.author,
+                    "chapters": [{"title": c.title, "words": c.words} for c in voiced],
+                    "skipped": [{"title": s.title, "reason": s.reason} for s in job.book.skipped],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     _out.print(f"[bold]{job.book.title}[/] by {job.book.author} ({job.book.language})")
     table = Table("#", "chapter", "words", "min", "segments", box=None)
     for chapter, planned in zip(voiced, job.plan.chapters, strict=True):
-        table.add_row(str(chapter.index), chapter.title, str(chapter.words),
-                      f"{chapter.words / WORDS_PER_MINUTE:.1f}", str(len(planned.segments)))
+        table.add_row(
+            str(chapter.index),
+            chapter.title,
+            str(chapter.words),
+            f"{chapter.words / WORDS_PER_MINUTE:.1f}",
+            str(len(planned.segments)),
+        )
     _out.print(table)
     words = sum(c.words for c in voiced)
-    _out.print(f"{len(voiced)} chapters, {words} words, about {words / WORDS_PER_MINUTE / 60:.1f} h")
+    _out.print(
+        f"{len(voiced)} chapters, {words} words, about {words / WORDS_PER_MINUTE / 60:.1f} h"
+    )
     for skipped in job.book.skipped:
         _out.print(f"[dim]skipped: {skipped.title} ({skipped.reason})[/]")
     _out.print(f"plan written to {job.manifest_path}")
@@ -111,15 +135,17 @@ def _diff_line(source: str, spoken: str) -> tuple[Text, Text]:
 @click.option("--notes", type=click.Choice(["skip", "inline", "chapter-end"]), default="skip")
 @click.option("--front-matter", is_flag=True)
 @click.option("--all", "show_all", is_flag=True, help="Show unchanged sentences too.")
-def preview_command(book: Path, chapter: int, notes: str, front_matter: bool,
-                    show_all: bool) -> None:
+def preview_command(
+    book: Path, chapter: int, notes: str, front_matter: bool, show_all: bool
+) -> None:
     """Show a chapter's source text beside the text that will be spoken, changes highlighted."""
     job = _job(book, str(chapter), notes, front_matter, Path("output"))
     if not job.plan.chapters:
         raise InputError(book, f"there is no chapter {chapter} (see `narrate plan`)")
     planned = job.plan.chapters[0]
-    table = Table("speaker", "source", "spoken", title=f"{planned.index}. {planned.title}",
-                  show_lines=True)
+    table = Table(
+        "speaker", "source", "spoken", title=f"{planned.index}. {planned.title}", show_lines=True
+    )
     changed = 0
     for segment in planned.segments:
         if segment.text.split() == segment.spoken_text.split() and not show_all:
@@ -133,8 +159,12 @@ def preview_command(book: Path, chapter: int, notes: str, front_matter: bool,
 
 @app.command("attribute")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True,
-              help="JSON lines: start, end, text, speaker, aliases, confidence (a stable interface).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON lines: start, end, text, speaker, aliases, confidence (a stable interface).",
+)
 def attribute_command(file: Path, as_json: bool) -> None:
     """Find every quotation in a UTF-8 text file and say who speaks it.
 

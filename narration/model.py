@@ -105,7 +105,12 @@ class Voice:
 
     def fingerprint(self) -> str:
         payload = json.dumps(
-            {"engine": self.engine, "model": self.model_id, "params": self.params, "fx": self.effects},
+            {
+                "engine": self.engine,
+                "model": self.model_id,
+                "params": self.params,
+                "fx": self.effects,
+            },
             sort_keys=True,
             default=str,
         )

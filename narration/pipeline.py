@@ -213,7 +213,9 @@ def _pieces(job: Job, chapter: ChapterPlan) -> Iterator[tuple[np.ndarray, Any]]:
     for segment in chapter.segments:
         audio, rate = store.read(segment.key)
         if rate != job.plan.sample_rate:
-            raise ValueError(f"segment {segment.key} has rate {rate}, expected {job.plan.sample_rate}")
+            raise ValueError(
+                f"segment {segment.key} has rate {rate}, expected {job.plan.sample_rate}"
+            )
         yield audio, segment.pause_after
 
 

@@ -39,8 +39,12 @@ def ffprobe_chapters(path: Path) -> list[tuple[str, float]] | None:
     exe = shutil.which("ffprobe")
     if exe is None:
         return None
-    out = subprocess.run([exe, "-v", "error", "-show_chapters", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [exe, "-v", "error", "-show_chapters", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [(c["tags"]["title"], float(c["start_time"])) for c in json.loads(out)["chapters"]]
 
 

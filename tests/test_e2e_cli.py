@@ -76,10 +76,16 @@ def test_sample_book_becomes_a_chaptered_mastered_m4b(sample_run):
     book_dir = out / "the-lighthouse-keeper"
     m4b = book_dir / "the-lighthouse-keeper.m4b"
     assert m4b.is_file()
-    _check_book(book_dir, m4b, [
-        "Chapter 1: The Ledger", "Chapter 2: A Visitor from St. Agnes",
-        "Chapter 3: The Storm", "Chapter 4: Letters",
-    ])
+    _check_book(
+        book_dir,
+        m4b,
+        [
+            "Chapter 1: The Ledger",
+            "Chapter 2: A Visitor from St. Agnes",
+            "Chapter 3: The Storm",
+            "Chapter 4: Letters",
+        ],
+    )
     from mutagen.mp4 import MP4
 
     tags = MP4(m4b).tags

@@ -26,7 +26,9 @@ PARAGRAPHS = [
 
 def _write_book(path: Path, paragraphs: list[str]) -> None:
     body = "\n\n".join(paragraphs)
-    path.write_text(f"# Harbour Days\n\n## Morning\n\n{body}\n\n## Evening\n\nThe end came softly.\n")
+    path.write_text(
+        f"# Harbour Days\n\n## Morning\n\n{body}\n\n## Evening\n\nThe end came softly.\n"
+    )
 
 
 def _state(out: Path, stem: str) -> dict:
@@ -61,7 +63,10 @@ def test_killed_job_resumes_where_it_stopped(tmp_path):
     _write_book(book, PARAGRAPHS * 6)  # long enough to kill mid-way
     process = subprocess.Popen(
         [*narrate_command(), str(book), "--out", str(out), "-j", "2"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while _stored(out, "harbour") < 8 if (out / "harbour").exists() else True:

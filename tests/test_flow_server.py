@@ -28,12 +28,28 @@ def _free_port() -> int:
 @pytest.fixture
 def prefect_server(tmp_path):
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
@@ -57,8 +73,7 @@ def test_narrate_runs_as_a_flow_on_a_prefect_server(prefect_server, tmp_path):
     api, env = prefect_server
     book = tmp_path / "note.md"
     book.write_text("# A Note\n\n## One\n\nThe kettle sang. Tea was ready at 4 o'clock.\n")
-    result = run_narrate(book, "--out", tmp_path / "out",
-                         env={**env, "PREFECT_API_URL": api})
+    result = run_narrate(book, "--out", tmp_path / "out", env={**env, "PREFECT_API_URL": api})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "note" / "note.m4b").is_file()
     runs = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()

@@ -22,24 +22,40 @@ def _plan(book: Book, **kwargs):
 
 
 def test_one_segment_per_sentence_with_pauses_and_title_first():
-    chapter = Chapter(1, "The Ledger", [
-        Block("Mr. Wren kept a ledger. He wrote daily."),
-        Block("", BlockKind.SECTION_BREAK),
-        Block("The storm came."),
-    ])
+    chapter = Chapter(
+        1,
+        "The Ledger",
+        [
+            Block("Mr. Wren kept a ledger. He wrote daily."),
+            Block("", BlockKind.SECTION_BREAK),
+            Block("The storm came."),
+        ],
+    )
     segments = _plan(_book(chapter)).chapters[0].segments
     assert [s.text for s in segments] == [
-        "The Ledger", "Mr. Wren kept a ledger.", "He wrote daily.", "The storm came."
+        "The Ledger",
+        "Mr. Wren kept a ledger.",
+        "He wrote daily.",
+        "The storm came.",
     ]
     assert [s.pause_after for s in segments] == [
-        Pause.SECTION, Pause.SENTENCE, Pause.SECTION, Pause.PARAGRAPH
+        Pause.SECTION,
+        Pause.SENTENCE,
+        Pause.SECTION,
+        Pause.PARAGRAPH,
     ]
     assert all(len(s.key) == 64 for s in segments)
 
 
 def test_verse_lines_get_line_pauses():
-    chapter = Chapter(1, "Poem", [Block("April is the cruellest month,", BlockKind.VERSE_LINE),
-                                  Block("breeding lilacs", BlockKind.VERSE_LINE)])
+    chapter = Chapter(
+        1,
+        "Poem",
+        [
+            Block("April is the cruellest month,", BlockKind.VERSE_LINE),
+            Block("breeding lilacs", BlockKind.VERSE_LINE),
+        ],
+    )
     segments = _plan(_book(chapter), announce_titles=False).chapters[0].segments
     assert [s.pause_after for s in segments] == [Pause.LINE, Pause.LINE]
 
@@ -65,7 +81,9 @@ def test_keys_hash_normalised_text_so_lexicon_edits_touch_only_their_words(tmp_p
 
 
 def test_chapter_selection_and_unspeakable_text_skipped():
-    book = _book(Chapter(1, "A", [Block("Hello.")]), Chapter(2, "B", [Block("* * *"), Block("Bye.")]))
+    book = _book(
+        Chapter(1, "A", [Block("Hello.")]), Chapter(2, "B", [Block("* * *"), Block("Bye.")])
+    )
     plan = _plan(book, chapters=[2])
     assert [c.index for c in plan.chapters] == [2]
     assert [s.text for s in plan.segments] == ["B", "Bye."]
@@ -78,9 +96,14 @@ def test_attributor_sets_speaker_and_kind_and_voice():
         return [[SpeechRun("Yes, she said.", "dialogue", "Jane")] for _ in chapter.blocks]
 
     plan = build_plan(
-        _book(Chapter(1, "C", [Block("x")])), engine_name="piper", model_version="v1",
-        sample_rate=22050, max_chars=400, voices={NARRATOR: VOICE, "Jane": alto},
-        attributor=attributor, announce_titles=False,
+        _book(Chapter(1, "C", [Block("x")])),
+        engine_name="piper",
+        model_version="v1",
+        sample_rate=22050,
+        max_chars=400,
+        voices={NARRATOR: VOICE, "Jane": alto},
+        attributor=attributor,
+        announce_titles=False,
     )
     (segment,) = plan.segments
     assert (segment.kind, segment.speaker) == ("dialogue", "Jane")

@@ -13,10 +13,20 @@ def test_key_changes_with_every_input():
     variants = {
         segment_key("other", "v1", VOICE, 0, "Hello there."),
         segment_key("piper", "v2", VOICE, 0, "Hello there."),
-        segment_key("piper", "v1", Voice("piper", "m", "joe", params=(("length_scale", 1.1),)), 0,
-                    "Hello there."),
-        segment_key("piper", "v1", Voice("piper", "m", "joe", effects=(("formant_ratio", 1.1),)),
-                    0, "Hello there."),
+        segment_key(
+            "piper",
+            "v1",
+            Voice("piper", "m", "joe", params=(("length_scale", 1.1),)),
+            0,
+            "Hello there.",
+        ),
+        segment_key(
+            "piper",
+            "v1",
+            Voice("piper", "m", "joe", effects=(("formant_ratio", 1.1),)),
+            0,
+            "Hello there.",
+        ),
         segment_key("piper", "v1", VOICE, 1, "Hello there."),
         segment_key("piper", "v1", VOICE, 0, "Hello there!"),
     }
@@ -39,12 +49,32 @@ def test_store_round_trip_is_lossless_at_24_bit(tmp_path):
 
 def test_manifest_round_trip(tmp_path):
     rows = [
-        {"chapter_index": 1, "chapter_title": "I", "index": 0, "kind": "narration",
-         "speaker": "narrator", "voice": "joe", "text": "It is.", "spoken_text": "It is.",
-         "pause_after": "sentence", "key": "k1", "duration_s": 1.5},
-        {"chapter_index": 1, "chapter_title": "I", "index": 1, "kind": "dialogue",
-         "speaker": "Elizabeth", "voice": "alto", "text": "No.", "spoken_text": "No.",
-         "pause_after": "paragraph", "key": "k2", "duration_s": None},
+        {
+            "chapter_index": 1,
+            "chapter_title": "I",
+            "index": 0,
+            "kind": "narration",
+            "speaker": "narrator",
+            "voice": "joe",
+            "text": "It is.",
+            "spoken_text": "It is.",
+            "pause_after": "sentence",
+            "key": "k1",
+            "duration_s": 1.5,
+        },
+        {
+            "chapter_index": 1,
+            "chapter_title": "I",
+            "index": 1,
+            "kind": "dialogue",
+            "speaker": "Elizabeth",
+            "voice": "alto",
+            "text": "No.",
+            "spoken_text": "No.",
+            "pause_after": "paragraph",
+            "key": "k2",
+            "duration_s": None,
+        },
     ]
     write_manifest(tmp_path / "plan.parquet", rows)
     assert read_manifest(tmp_path / "plan.parquet") == rows

@@ -76,8 +76,10 @@ def attribute_cached(text: str, cache_path: Path) -> tuple[list[Dialogue], list[
     try:
         cached = json.loads(cache_path.read_text(encoding="utf-8"))
         if cached.get("key") == key:
-            dialogue = [Dialogue(tuple(map(tuple, d["pieces"])), d["speaker"], d["confidence"])
-                        for d in cached["quotes"]]
+            dialogue = [
+                Dialogue(tuple(map(tuple, d["pieces"])), d["speaker"], d["confidence"])
+                for d in cached["quotes"]
+            ]
             return dialogue, [Character(**c) for c in cached["characters"]]
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -86,8 +88,9 @@ def attribute_cached(text: str, cache_path: Path) -> tuple[list[Dialogue], list[
     dialogue = [Dialogue(tuple(q.quotation.pieces), q.speaker, q.confidence) for q in quotes]
     payload = {
         "key": key,
-        "quotes": [{"pieces": d.pieces, "speaker": d.speaker, "confidence": d.confidence}
-                   for d in dialogue],
+        "quotes": [
+            {"pieces": d.pieces, "speaker": d.speaker, "confidence": d.confidence} for d in dialogue
+        ],
         "characters": [c.__dict__ for c in characters],
     }
     atomic_write_text(cache_path, json.dumps(payload))
@@ -105,7 +108,9 @@ def _narration(text: str) -> str:
     return text.strip(_QUOTE_MARKS + ",;:")
 
 
-def runs_for_block(block_text: str, start: int, pieces: list[tuple[int, int, str]]) -> list[SpeechRun]:
+def runs_for_block(
+    block_text: str, start: int, pieces: list[tuple[int, int, str]]
+) -> list[SpeechRun]:
     """Split a block at the quotation pieces inside it (absolute offsets, sorted)."""
     runs: list[SpeechRun] = []
     cursor = 0
@@ -130,7 +135,9 @@ class BookAttributor:
     def __init__(self, layout: BookText, dialogue: list[Dialogue], names: dict[str, str]):
         self.layout = layout
         self.pieces = sorted(
-            (s, e, names.get(d.speaker.casefold(), d.speaker)) for d in dialogue for s, e in d.pieces
+            (s, e, names.get(d.speaker.casefold(), d.speaker))
+            for d in dialogue
+            for s, e in d.pieces
         )
 
     def __call__(self, chapter: Chapter) -> list[list[SpeechRun]]:
@@ -146,12 +153,14 @@ class BookAttributor:
             start, end = span
             lo = bisect.bisect_left(starts, start)
             inside = []
-            for piece in self.pieces[max(lo - 1, 0):]:
+            for piece in self.pieces[max(lo - 1, 0) :]:
                 if piece[0] >= end:
                     break
                 if piece[1] > start:
                     inside.append(piece)
-            result.append(runs_for_block(block.text, start, inside) if inside else block_runs(block))
+            result.append(
+                runs_for_block(block.text, start, inside) if inside else block_runs(block)
+            )
         return result
 
 
@@ -161,11 +170,14 @@ def cast_book(
     """Attribute, merge with cast.toml, cast voices, write cast.toml if it changed."""
     layout = book_text(book)
     dialogue, characters = attribute_cached(layout.text, out_dir / ".cache" / "attribution.json")
-    discovered = [CastMember(c.name, list(c.aliases), c.gender, c.lines) for c in characters
-                  if c.name != UNKNOWN]
+    discovered = [
+        CastMember(c.name, list(c.aliases), c.gender, c.lines)
+        for c in characters
+        if c.name != UNKNOWN
+    ]
     cast_path = out_dir / "cast.toml"
     existing_text = cast_path.read_text(encoding="utf-8") if cast_path.is_file() else None
-    narrator_voice, existing = (read_cast(cast_path) if existing_text else (narrator_default, []))
+    narrator_voice, existing = read_cast(cast_path) if existing_text else (narrator_default, [])
     members = merge_cast(existing, discovered, narrator_voice)
     variants = derive_variants() if narrator_voice.engine == "piper" else []
     others = [v for v in engine_voices if v != narrator_voice]
