@@ -165,7 +165,19 @@ def preview_command(
     is_flag=True,
     help="JSON lines: start, end, text, speaker, aliases, confidence (a stable interface).",
 )
-def attribute_command(file: Path, as_json: bool) -> None:
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Only the low-confidence attributions, with their context, for a person to check.",
+)
+@click.option(
+    "--below",
+    type=float,
+    default=0.7,
+    show_default=True,
+    help="With --review: list attributions whose confidence is under this.",
+)
+def attribute_command(file: Path, as_json: bool, review: bool, below: float) -> None:
     """Find every quotation in a UTF-8 text file and say who speaks it.
 
     Offsets are 0-based, end-exclusive character offsets of the quotation's content (without
@@ -182,6 +194,39 @@ def attribute_command(file: Path, as_json: bool) -> None:
     if as_json:
         for line in attribution_json_lines(text):
             click.echo(line)
+        return
+    if review:
+        doubtful = [q for q in attribute(text) if q.confidence < below]
+        for quote in doubtful:
+            before = " ".join(text[max(0, quote.start - 120) : quote.start].split())
+            after = " ".join(text[quote.end : quote.end + 80].split())
+            _out.print(
+                f"[bold]{quote.speaker}[/] ({quote.confidence:.2f}, {quote.method}) "
+                f"at {quote.start}:",
+                highlight=False,
+            )
+            _out.print(
+                f"  ...{before} >>{' '.join(quote.text.split())}<< {after}...",
+                highlight=False,
+                markup=False,
+            )
+        _out.print(f"{len(doubtful)} attributions below confidence {below}")
+        return
+    if review:
+        doubtful = [q for q in attribute(text) if q.confidence < below]
+        for quote in doubtful:
+            before = " ".join(text[max(0, quote.start - 120) : quote.start].split())
+            after = " ".join(text[quote.end : quote.end + 80].split())
+            _out.print(
+                f"[bold]{quote.speaker}[/] ({quote.confidence:.2f}, {quote.method}) "
+                f"at {quote.start}:",
+                highlight=False,
+            )
+            _out.print(
+                f"  ...{before}[reverse]{' '.join(quote.text.split())}[/]{after}...",
+                highlight=False,
+            )
+        _out.print(f"{len(doubtful)} attributions below confidence {below}")
         return
     table = Table("speaker", "conf", "quotation", box=None)
     for quote in attribute(text):
