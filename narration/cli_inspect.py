@@ -212,22 +212,6 @@ def attribute_command(file: Path, as_json: bool, review: bool, below: float) -> 
             )
         _out.print(f"{len(doubtful)} attributions below confidence {below}")
         return
-    if review:
-        doubtful = [q for q in attribute(text) if q.confidence < below]
-        for quote in doubtful:
-            before = " ".join(text[max(0, quote.start - 120) : quote.start].split())
-            after = " ".join(text[quote.end : quote.end + 80].split())
-            _out.print(
-                f"[bold]{quote.speaker}[/] ({quote.confidence:.2f}, {quote.method}) "
-                f"at {quote.start}:",
-                highlight=False,
-            )
-            _out.print(
-                f"  ...{before}[reverse]{' '.join(quote.text.split())}[/]{after}...",
-                highlight=False,
-            )
-        _out.print(f"{len(doubtful)} attributions below confidence {below}")
-        return
     table = Table("speaker", "conf", "quotation", box=None)
     for quote in attribute(text):
         table.add_row(quote.speaker, f"{quote.confidence:.2f}", quote.text[:80])

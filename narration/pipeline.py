@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -303,8 +303,8 @@ def write_state(job: Job, outputs: list[Path], stats: dict[str, Any]) -> None:
 
 
 def audio_duration_s(paths: list[Path]) -> float:
-    return sum(sf.info(p).frames / sf.info(p).samplerate for p in paths)
+    infos = [sf.info(p) for p in paths]
+    return sum(info.frames / info.samplerate for info in infos)
 
 
-ProgressCallback = Callable[[str, float], None]
 __all__ = ["Job", "JobSettings", "prepare_job", "read_manifest", "FORMATS"]

@@ -91,13 +91,6 @@ class EngineHost:
                 )
             return self._pool
 
-    def warm_up(self) -> None:
-        """Start the workers now so model loading overlaps with planning."""
-        if self.processes > 1:
-            pool = self._executor()
-            for _ in range(self.processes):
-                pool.submit(_noop)
-
     def submit(self, jobs: Iterable[RenderJob]) -> dict[str, Future]:
         """Queue jobs without waiting; a key already queued or running is not queued twice.
 
@@ -171,10 +164,6 @@ class EngineHost:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
             self._inflight.clear()
-
-
-def _noop() -> None:
-    return None
 
 
 _SHARED: dict[tuple, EngineHost] = {}
