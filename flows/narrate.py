@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from narration import pipeline
+from narration.audio.aac_stream import AacStream
 from narration.engines.host import EngineHost, release_host
 from narration.plan import ChapterPlan
 from narration.progress import reporter
@@ -31,16 +32,27 @@ def render_chapter(job: pipeline.Job, chapter: ChapterPlan, host: EngineHost) ->
 
 
 @task(name="master-chapter", retries=1, cache_policy=NO_CACHE)
-def master_chapter(job: pipeline.Job, chapter: ChapterPlan) -> Path:
+def master_chapter(
+    job: pipeline.Job, chapter: ChapterPlan, position: int, stream: AacStream | None
+) -> Path:
     path = pipeline.master_chapter_file(job, chapter)
+    if stream is not None:
+        stream.add(position, path)  # encoded while later chapters render
     reporter().chapter_done(chapter.index, chapter.title)
     return path
 
 
 @task(name="package-book", retries=1, cache_policy=NO_CACHE)
-def package_book(job: pipeline.Job, chapter_files: list[Path]) -> list[Path]:
+def package_book(
+    job: pipeline.Job, chapter_files: list[Path], stream: AacStream | None
+) -> list[Path]:
     reporter().stage("encoding")
-    return pipeline.package(job, chapter_files)
+    # A retry must not reuse a stream the failed attempt already finished (and removed).
+    return pipeline.package(job, chapter_files, stream if not stream_used(stream) else None)
+
+
+def stream_used(stream: AacStream | None) -> bool:
+    return stream is not None and stream.finished
 
 
 @flow(name="narrate-book", log_prints=True)
@@ -67,20 +79,25 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
         pipeline.remove_partial_files(job)
     if host.on_segment is None:
         host.on_segment = lambda _key, seconds: reporter().segment_rendered(seconds)
+    stream = pipeline.start_m4b_stream(job)
     try:
         pipeline.prefetch(job, host)
         rendered = [
             render_chapter.submit(quote(job), quote(c), quote(host)) for c in job.plan.chapters
         ]
         mastered = [
-            master_chapter.submit(quote(job), quote(c), wait_for=[r])
-            for c, r in zip(job.plan.chapters, rendered, strict=True)
+            master_chapter.submit(quote(job), quote(c), i, quote(stream), wait_for=[r])
+            for i, (c, r) in enumerate(zip(job.plan.chapters, rendered, strict=True))
         ]
         chapter_files = [m.result() for m in mastered]
+        if owned:
+            release_host(host)
+        outputs = package_book(quote(job), chapter_files, quote(stream))
     finally:
         if owned:
             release_host(host)
-    outputs = package_book(quote(job), chapter_files)
+        if stream is not None:
+            stream.abort()  # after packaging this only removes leftovers
     pipeline.write_manifest_for(job)
     audio_s = pipeline.audio_duration_s(chapter_files)
     wall_s = time.monotonic() - started

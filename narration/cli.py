@@ -95,6 +95,7 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
         "lexicon_paths": [str(p) for p in opts["lexicon"]],
         "formats": list(dict.fromkeys(opts["formats"])) or ["m4b"],
         "bitrate": opts["bitrate"],
+        "aac_coder": opts["aac_coder"],
         "master": master,
     }
 
@@ -140,6 +141,13 @@ def _quiet_prefect(verbose: bool) -> None:
     help="Output formats (repeatable) [default: m4b]. chapters = one MP3 per chapter.",
 )
 @click.option("--bitrate", default="64k", show_default=True, help="Audio bitrate for encoding.")
+@click.option(
+    "--aac-coder",
+    type=click.Choice(["fast", "twoloop"]),
+    default="fast",
+    show_default=True,
+    help="ffmpeg's AAC coder: fast, or twoloop (3x the encoding CPU).",
+)
 @click.option(
     "--notes",
     type=click.Choice(["skip", "inline", "chapter-end"]),

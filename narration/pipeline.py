@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -23,11 +24,18 @@ import numpy as np
 import soundfile as sf
 
 from narration.atomic import atomic_path, atomic_write_text
+from narration.audio.aac_stream import AacStream
 from narration.audio.master import MasterSettings, assemble_chapter, master_chapter
-from narration.audio.package import encode_chapter_files, encode_m4b, encode_mp3
+from narration.audio.package import (
+    encode_chapter_files,
+    encode_m4b,
+    encode_mp3,
+    m4b_from_stream,
+)
 from narration.engines.base import Engine
 from narration.engines.host import EngineHost, RenderJob, shared_host
 from narration.engines.registry import create_engine
+from narration.errors import NarrationError
 from narration.ingest import read_book
 from narration.model import Book, Voice
 from narration.plan import NARRATOR, Attributor, ChapterPlan, Plan, build_plan, narration_only
@@ -51,6 +59,7 @@ class JobSettings:
     lexicon_paths: list[str] = field(default_factory=list)
     formats: list[str] = field(default_factory=lambda: ["m4b"])
     bitrate: str = "64k"
+    aac_coder: str = "fast"  # ffmpeg's AAC coder: fast, or twoloop (3x slower)
     seed: int = 0
     cast: bool = True  # attribute quotations and give characters their own voices
     master: dict[str, Any] = field(default_factory=dict)  # MasterSettings overrides
@@ -171,6 +180,7 @@ def job_fingerprint(job: Job) -> str:
             "master": job.settings.master_settings().fingerprint(),
             "formats": sorted(job.settings.formats),
             "bitrate": job.settings.bitrate,
+            "aac_coder": job.settings.aac_coder,
             "tags": book_tags(job),
             "cover": cover,
         },
@@ -246,7 +256,24 @@ def book_tags(job: Job) -> dict[str, str]:
     }
 
 
-def package(job: Job, chapter_files: list[Path]) -> list[Path]:
+def start_m4b_stream(job: Job) -> AacStream | None:
+    """An AAC encoder to feed mastered chapters to as they are made (see aac_stream), when the
+    job writes an M4B; None otherwise. The caller must finish() or abort() it."""
+    if "m4b" not in job.settings.formats:
+        return None
+    return AacStream(
+        len(job.plan.chapters),
+        job.plan.sample_rate,
+        job.out_dir / ".cache",
+        bitrate=job.settings.bitrate,
+        coder=job.settings.aac_coder,
+        peak_floor_dbtp=job.settings.master_settings().peak_dbtp - 1.0,
+    )
+
+
+def package(job: Job, chapter_files: list[Path], stream: AacStream | None = None) -> list[Path]:
+    """Write every output format. The M4B comes from `stream` (every chapter already added)
+    when there is one and it passed its checks, else it is encoded from the chapter files."""
     titles = [c.title for c in job.plan.chapters]
     tags = book_tags(job)
     written: list[Path] = []
@@ -256,19 +283,42 @@ def package(job: Job, chapter_files: list[Path]) -> list[Path]:
         "tags": tags,
         "cover": job.book.cover_image if cover_ok else None,
         "cover_mime": job.book.cover_mime if cover_ok else None,
-        "bitrate": job.settings.bitrate,
         "max_true_peak_dbtp": job.settings.master_settings().peak_dbtp,
     }
+    bitrate = job.settings.bitrate
     outputs = dict(zip(_formats_in_output_order(job), job.output_paths(), strict=True))
     for fmt, out in outputs.items():
         if fmt == "m4b":
-            encode_m4b(chapter_files, titles, out, **common)
+            if not (stream and _m4b_from_stream(stream, chapter_files, titles, out, common)):
+                encode_m4b(
+                    chapter_files, titles, out, bitrate=bitrate, coder=job.settings.aac_coder,
+                    **common,
+                )  # fmt: skip
         elif fmt == "mp3":
-            encode_mp3(chapter_files, titles, out, **common)
+            encode_mp3(chapter_files, titles, out, bitrate=bitrate, **common)
         elif fmt == "chapters":
-            encode_chapter_files(chapter_files, titles, out, **common)
+            encode_chapter_files(chapter_files, titles, out, bitrate=bitrate, **common)
         written.append(out)
     return written
+
+
+def _m4b_from_stream(
+    stream: AacStream,
+    chapter_files: list[Path],
+    titles: list[str],
+    out: Path,
+    common: dict[str, Any],
+) -> bool:
+    """True when the streamed encode became `out`; False sends the caller to a fresh encode
+    (the stream failed, or its measured peak or length is off)."""
+    try:
+        streamed = stream.finish()
+        return m4b_from_stream(streamed, chapter_files, titles, out, **common) is not None
+    except NarrationError as exc:
+        logging.getLogger(__name__).warning("%s; encoding the chapter files instead", exc)
+        return False
+    finally:
+        stream.close()
 
 
 def _formats_in_output_order(job: Job) -> list[str]:

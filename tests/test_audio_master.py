@@ -13,7 +13,7 @@ import pyloudnorm
 import pytest
 from scipy import signal
 
-from narration.audio import master
+from narration.audio import meter
 from narration.audio.master import (
     MasterSettings,
     assemble_chapter,
@@ -249,9 +249,9 @@ def test_true_peak_sees_intersample_peaks():
 def test_sparse_true_peak_scan_is_exact_above_its_floor():
     rng = np.random.default_rng(7)
     audio = assemble_chapter([(speechlike(10, rng), Pause.SENTENCE)], SR, SETTINGS)
-    exact = master._true_peak_blocks(audio, 11)
+    exact = meter._true_peak_blocks(audio, 11)
     floor = float(np.quantile(exact, 0.9))
-    scanned = master._true_peak_blocks(audio, 11, floor)
+    scanned = meter._true_peak_blocks(audio, 11, floor)
     assert np.all(scanned >= exact * (1 - 1e-6))  # exact, or an upper bound
     high = scanned > floor
     np.testing.assert_allclose(scanned[high], exact[high], rtol=1e-6)

@@ -36,7 +36,32 @@ def _state(out: Path, stem: str) -> dict:
 
 
 def _stored(out: Path, stem: str) -> int:
-    return len(list((out / stem / ".cache" / "segments").rglob("*.flac")))
+    """Finished segments: temp files (".<name>.<random>.part.flac") are not counted."""
+    found = (out / stem / ".cache" / "segments").rglob("*.flac")
+    return sum(1 for path in found if not path.name.startswith("."))
+
+
+def _wait_until_group_is_gone(pgid: int, timeout_s: float = 20.0) -> None:
+    """SIGKILL is delivered asynchronously and the engine workers are not our children: wait
+    until no live process is left in the group, so nothing lands after we count."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes of group {pgid} still alive {timeout_s} s after SIGKILL")
 
 
 def test_editing_one_sentence_rerenders_only_that_segment(tmp_path):
@@ -75,6 +100,7 @@ def test_killed_job_resumes_where_it_stopped(tmp_path):
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)  # the CLI and its engine workers, mid-write
     process.wait()
+    _wait_until_group_is_gone(process.pid)
     assert not (out / "harbour" / "harbour.m4b").exists()
     done_before = _stored(out, "harbour")
 

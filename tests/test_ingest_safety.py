@@ -148,7 +148,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     import io
 
     path = epub_with(tmp_path)
-    real_open, real_io_open = builtins.open, io.open
+    real_open = builtins.open
 
     def denying(file, *args, **kwargs):
         if str(file) == str(path):

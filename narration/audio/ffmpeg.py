@@ -1,13 +1,16 @@
 """The one place that runs ffmpeg.
 
-The system ffmpeg is used when there is one (it may have better encoders); otherwise the static
-binary from the imageio-ffmpeg wheel, so a pip install alone is enough. That binary has AAC and
-MP3 encoders but no ffprobe, so nothing here needs ffprobe: the sample rate of a decoded stream
-is read from ffmpeg's own report of its output stream.
+The system ffmpeg is used when there is one (it may have been built with better encoders);
+otherwise the static binary from the imageio-ffmpeg wheel, so a pip install alone is enough.
+NARRATION_FFMPEG names a binary to use instead. Only options that both Debian 12's ffmpeg 5.1
+and the wheel's newer build accept are used here (the tests run every ffmpeg on the machine).
+The wheel has no ffprobe, so nothing here needs ffprobe: the sample rate of a decoded stream is
+read from ffmpeg's own report of its output stream.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +28,13 @@ _OUTPUT_RATE = re.compile(r"Stream #\d+:\d+.*?: Audio: pcm_f32le.*?, (\d+) Hz")
 
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg to run: the system one on PATH, else imageio-ffmpeg's static binary."""
+    """Path of the ffmpeg to run: $NARRATION_FFMPEG, else PATH's, else imageio-ffmpeg's binary."""
+    chosen = os.environ.get("NARRATION_FFMPEG")
+    if chosen:
+        found = shutil.which(chosen)
+        if not found:
+            raise NarrationError(f"ffmpeg not found: NARRATION_FFMPEG={chosen} is not a program")
+        return found
     system = shutil.which("ffmpeg")
     if system:
         return system
@@ -106,16 +115,48 @@ def measure_levels(path: str | Path) -> dict[str, float]:
     is checked after lossy encoding. Values come at ffmpeg's 0.1 dB resolution; -inf is silence.
     """
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-i", str(path)]
-    command += ["-map", "0:a:0", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+    command += ["-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"]
     try:
         result = subprocess.run(
             command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
         )
     except OSError as exc:
         raise NarrationError(f"ffmpeg failed while measuring {path}: {exc}") from exc
-    summary = result.stderr[result.stderr.rfind("Summary:") :]
+    return parse_levels(result.stderr, result.returncode, what=f"measuring {path}")
+
+
+def parse_levels(stderr: str, returncode: int, *, what: str) -> dict[str, float]:
+    """The integrated loudness and true peak from the summary the ebur128 filter prints."""
+    summary = stderr[stderr.rfind("Summary:") :]
     lufs, peak = _SUMMARY_LUFS.search(summary), _SUMMARY_PEAK.search(summary)
-    if result.returncode != 0 or "Summary:" not in result.stderr or not (lufs and peak):
-        detail = _last_line(result.stderr, result.returncode)
-        raise NarrationError(f"ffmpeg failed while measuring {path}: {detail}")
+    if returncode != 0 or "Summary:" not in stderr or not (lufs and peak):
+        raise NarrationError(f"ffmpeg failed while {what}: {_last_line(stderr, returncode)}")
     return {"integrated_lufs": float(lufs.group(1)), "true_peak_dbtp": float(peak.group(1))}
+
+
+def last_error_line(stderr: str, returncode: int) -> str:
+    """ffmpeg's most telling error line (for errors raised by callers that run it themselves)."""
+    return _last_line(stderr, returncode)
+
+
+AAC_CODERS = ("fast", "twoloop")
+
+
+def aac_args(bitrate: str, coder: str = "fast") -> list[str]:
+    """ffmpeg's native AAC encoder at `bitrate`, with its `fast` or `twoloop` coder.
+
+    fast is the default here: on a mastered Piper chapter (64 kb/s, 22.05 kHz mono) it encoded
+    3.3x faster than twoloop (2.2 s vs 7.2 s for 18 min on one core), with a higher waveform
+    SNR (31 vs 26 dB) and less true-peak overshoot (-4.2 vs -3.1 dBTP from a -3 dBTP master).
+    ffmpeg's own maintainers once made it the default for sounding better at mid and high
+    bitrates; twoloop stays available for whoever prefers it.
+    """
+    if coder not in AAC_CODERS:
+        raise ValueError(f"AAC coder must be one of {', '.join(AAC_CODERS)}, not {coder!r}")
+    return ["-c:a", "aac", "-b:a", bitrate, "-aac_coder", coder]
+
+
+def popen_ffmpeg(args: list[str], *, loglevel: str = "error", **popen: object) -> subprocess.Popen:
+    """Start ffmpeg as a streaming process (the caller wires stdin/stdout and waits for it)."""
+    command = [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-loglevel", loglevel, *args]
+    return subprocess.Popen(command, **popen)  # type: ignore[call-overload]

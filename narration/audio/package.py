@@ -29,7 +29,8 @@ from mutagen.mp4 import MP4
 
 import narration
 from narration.atomic import atomic_path
-from narration.audio.ffmpeg import measure_levels, run_ffmpeg
+from narration.audio.aac_stream import StreamedAac
+from narration.audio.ffmpeg import aac_args, measure_levels, run_ffmpeg
 from narration.errors import NarrationError
 
 # Tag names the encoders accept: the project's own (title, author, narrator, ...) and ffmpeg's.
@@ -224,14 +225,15 @@ def _encode_mp4(
     tags: Mapping[str, str],
     cover: bytes | None,
     cover_mime: str | None,
-    bitrate: str,
+    audio_args: list[str],
     out_path: Path,
     *,
     audiobook: bool,
     folder: Path,
     max_true_peak_dbtp: float | None,
 ) -> None:
-    """AAC in MP4 with chapters, tags and cover; `inputs` are ffmpeg input arguments."""
+    """AAC in MP4 with chapters, tags and cover; `inputs` are ffmpeg input arguments and
+    `audio_args` the audio codec's (an AAC encoder, or a copy of already encoded AAC)."""
     meta_tags = dict(tags)
     if audiobook:
         meta_tags["media_type"] = "2"  # iTunes stik 2: Audiobook
@@ -244,7 +246,7 @@ def _encode_mp4(
         args += ["-i", str(cover_path)]
         maps += ["-map", "2:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
     brand = ["-brand", "M4B "] if audiobook else []
-    args += [*maps, "-c:a", "aac", "-b:a", bitrate, *brand, "-movflags", "+faststart"]
+    args += [*maps, *audio_args, *brand, "-movflags", "+faststart"]
 
     def write(tmp: Path, volume: list[str]) -> None:
         run_ffmpeg([*args, *volume, "-f", "mp4", str(tmp)], what=f"encoding {out_path.name}")
@@ -261,6 +263,7 @@ def encode_m4b(
     cover: bytes | None = None,
     cover_mime: str | None = None,
     bitrate: str = "64k",
+    coder: str = "fast",
     max_true_peak_dbtp: float | None = -3.0,
 ) -> list[ChapterMark]:
     """One AAC .m4b with a chapter per file, the tags and the cover; returns the marks written.
@@ -273,8 +276,39 @@ def encode_m4b(
         folder = Path(work)
         inputs = ["-f", "concat", "-safe", "0", "-i", str(_concat_list(chapter_wavs, folder))]
         _encode_mp4(
-            inputs, marks, _ffmpeg_tags(tags), cover, cover_mime, bitrate, out_path,
-            audiobook=True, folder=folder, max_true_peak_dbtp=max_true_peak_dbtp,
+            inputs, marks, _ffmpeg_tags(tags), cover, cover_mime, aac_args(bitrate, coder),
+            out_path, audiobook=True, folder=folder, max_true_peak_dbtp=max_true_peak_dbtp,
+        )  # fmt: skip
+    return marks
+
+
+def m4b_from_stream(
+    streamed: StreamedAac,
+    chapter_wavs: Sequence[Path],
+    titles: Sequence[str],
+    out_path: Path,
+    *,
+    tags: Mapping[str, str],
+    cover: bytes | None = None,
+    cover_mime: str | None = None,
+    max_true_peak_dbtp: float | None = -3.0,
+) -> list[ChapterMark] | None:
+    """The .m4b from AAC already encoded (and measured) while the book rendered: chapters,
+    tags and cover are added without re-encoding. Returns the marks, or None when the stream
+    is not fit to use (over the peak limit, or not as long as the chapters), so that the
+    caller encodes the chapter files instead.
+    """
+    marks = chapter_marks(chapter_wavs, titles)
+    # the stream's meter is exact near the limit (an upper bound well under it)
+    if max_true_peak_dbtp is not None and streamed.true_peak_dbtp > max_true_peak_dbtp:
+        return None
+    if abs(streamed.seconds - marks[-1].end_s) > 0.01:
+        return None
+    with tempfile.TemporaryDirectory(prefix="narration-m4b-") as work:
+        _encode_mp4(
+            ["-i", str(streamed.path)], marks, _ffmpeg_tags(tags), cover, cover_mime,
+            ["-c:a", "copy"], Path(out_path), audiobook=True, folder=Path(work),
+            max_true_peak_dbtp=None,
         )  # fmt: skip
     return marks
 
@@ -395,6 +429,7 @@ def encode_chapter_files(
     cover: bytes | None = None,
     cover_mime: str | None = None,
     bitrate: str = "64k",
+    coder: str = "fast",
     max_true_peak_dbtp: float | None = -3.0,
 ) -> list[Path]:
     """One numbered file per chapter ("01 - Title.mp3"), tagged with its title and track number.
@@ -421,8 +456,8 @@ def encode_chapter_files(
                 )  # fmt: skip
             else:
                 _encode_mp4(
-                    inputs, [], chapter_tags, cover, cover_mime, bitrate, target,
-                    audiobook=False, folder=folder, max_true_peak_dbtp=max_true_peak_dbtp,
+                    inputs, [], chapter_tags, cover, cover_mime, aac_args(bitrate, coder),
+                    target, audiobook=False, folder=folder, max_true_peak_dbtp=max_true_peak_dbtp,
                 )  # fmt: skip
         written.append(target)
     numbered = re.compile(rf"^\d+ - .*\.{fmt}$")

@@ -65,7 +65,8 @@ class PiperEngine(Engine):
         type(self).sample_rate = int(config["audio"]["sample_rate"])
 
     def model_version(self) -> str:
-        return f"piper-tts {version('piper-tts')} {self.model_id} {_model_digest(str(self.model_path))}"
+        digest = _model_digest(str(self.model_path))
+        return f"piper-tts {version('piper-tts')} {self.model_id} {digest}"
 
     def default_voice(self) -> Voice:
         return Voice(engine=self.name, model_id=self.model_id, name="joe", gender="M")
