@@ -35,9 +35,9 @@ def render_chapter(job: pipeline.Job, chapter: ChapterPlan, host: EngineHost) ->
 def master_chapter(
     job: pipeline.Job, chapter: ChapterPlan, position: int, stream: AacStream | None
 ) -> Path:
-    path = pipeline.master_chapter_file(job, chapter)
+    path, audio = pipeline.master_chapter_audio(job, chapter)
     if stream is not None:
-        stream.add(position, path)  # encoded while later chapters render
+        stream.add(position, path, audio)  # encoded while later chapters render
     reporter().chapter_done(chapter.index, chapter.title)
     return path
 

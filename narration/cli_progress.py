@@ -32,6 +32,7 @@ class RichReporter:
             TimeRemainingColumn(),
             console=console,
             transient=False,
+            refresh_per_second=2,  # a night-long job needs no 10 Hz redraw stealing CPU
         )
         self._lock = threading.Lock()
         self._segments: TaskID | None = None

@@ -153,13 +153,19 @@ def remove_partial_files(job: Job) -> None:
 
 def engine_host(job: Job) -> tuple[EngineHost, bool]:
     """The worker pool for this job's engine (shared with whoever started it first)."""
-    processes = job.settings.processes or job.engine.recommended_processes()
+    return engine_host_for(job.book_path, job.settings, job.engine)
+
+
+def engine_host_for(
+    book_path: Path, settings: JobSettings, engine: Engine | None = None
+) -> tuple[EngineHost, bool]:
+    """engine_host() before the book is read: the same host, found by the same key, so the CLI
+    can start the workers (and their model loads) while it is still planning."""
+    engine = engine or create_engine(settings.engine, **settings.engine_options)
+    processes = settings.processes or engine.recommended_processes()
+    store_root = Path(settings.out_root) / book_slug(Path(book_path)) / ".cache" / "segments"
     return shared_host(
-        job.settings.engine,
-        str(job.store.root),
-        job.settings.engine_options,
-        processes,
-        job.engine.batch_size,
+        settings.engine, str(store_root), settings.engine_options, processes, engine.batch_size
     )
 
 
@@ -231,9 +237,15 @@ def _pieces(job: Job, chapter: ChapterPlan) -> Iterator[tuple[np.ndarray, Any]]:
 
 def master_chapter_file(job: Job, chapter: ChapterPlan) -> Path:
     """Assemble and master one chapter from the store; cached by content fingerprint."""
+    return master_chapter_audio(job, chapter)[0]
+
+
+def master_chapter_audio(job: Job, chapter: ChapterPlan) -> tuple[Path, np.ndarray | None]:
+    """master_chapter_file(), plus the mastered samples when they were just made (None when
+    the chapter came from the cache), for whoever encodes next and need not read them back."""
     target = _chapter_audio_path(job, chapter)
     if target.is_file():
-        return target
+        return target, None
     settings = job.settings.master_settings()
     rate = job.plan.sample_rate
     audio = master_chapter(assemble_chapter(_pieces(job, chapter), rate, settings), rate, settings)
@@ -242,7 +254,7 @@ def master_chapter_file(job: Job, chapter: ChapterPlan) -> Path:
     for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.flac"):
         if stale != target:
             stale.unlink(missing_ok=True)
-    return target
+    return target, audio
 
 
 def book_tags(job: Job) -> dict[str, str]:

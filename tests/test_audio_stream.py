@@ -160,3 +160,19 @@ def test_pipeline_falls_back_to_encoding_when_the_stream_failed(chapter_files, t
     used = pipeline._m4b_from_stream(stream, chapter_files, ["a", "b", "c"], out, common)
     assert used is False and stream.closed and not out.exists()
     assert "encoding the chapter files instead" in caplog.text
+
+
+def test_samples_handed_over_encode_like_the_files(chapter_files, tmp_path):
+    def encoded(hand_over: bool) -> np.ndarray:
+        stream = AacStream(3, SR, tmp_path / f"work-{hand_over}")
+        for position, path in enumerate(chapter_files):
+            audio = sf.read(path, dtype="float32")[0] if hand_over else None
+            stream.add(position, path, audio)
+        streamed = stream.finish()
+        decoded, _ = decode_to_float(streamed.path)
+        stream.close()
+        return decoded
+
+    from_files, from_memory = encoded(False), encoded(True)
+    assert len(from_files) == len(from_memory)
+    np.testing.assert_allclose(from_memory, from_files, atol=1e-4)

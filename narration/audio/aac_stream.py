@@ -90,6 +90,8 @@ class AacStream:
         self._reader = threading.Thread(target=self._read, name="aac-meter", daemon=True)
         self._reader.start()
         self._ready: dict[int, Path] = {}
+        self._audio: dict[int, np.ndarray | None] = {}
+        self._feeding = 0
         self._frames = 0
         self._error: str | None = None
         self._aborted = False
@@ -98,34 +100,55 @@ class AacStream:
         self._feeder = threading.Thread(target=self._feed, name="aac-stream", daemon=True)
         self._feeder.start()
 
-    def add(self, position: int, path: Path) -> None:
-        """Chapter `position` (0-based, book order) is mastered at `path`."""
+    def add(self, position: int, path: Path, audio: np.ndarray | None = None) -> None:
+        """Chapter `position` (0-based, book order) is mastered at `path`. Its samples may come
+        along (saves decoding the file again); they are kept only for the next chapter to
+        encode or while fewer than two chapters wait, so memory stays flat."""
         if not 0 <= position < self.chapters:
             raise ValueError(f"chapter position {position} outside 0..{self.chapters - 1}")
         with self._cond:
-            self._ready.setdefault(position, Path(path))
+            if position not in self._ready:
+                self._ready[position] = Path(path)
+                held = sum(1 for a in self._audio.values() if a is not None)
+                if audio is not None and (position == self._feeding or held < 2):
+                    self._audio[position] = audio
             self._cond.notify_all()
 
-    def _next(self, position: int) -> Path | None:
+    def _next(self, position: int) -> tuple[Path, np.ndarray | None] | None:
         with self._cond:
+            self._feeding = position
             while position not in self._ready and not self._aborted:
                 self._cond.wait()
-            return None if self._aborted else self._ready[position]
+            if self._aborted:
+                return None
+            return self._ready[position], self._audio.pop(position, None)
 
     def _feed(self) -> None:
         pipe = self._encoder.stdin
         assert pipe is not None
         try:
             for position in range(self.chapters):
-                path = self._next(position)
-                if path is None:
+                chapter = self._next(position)
+                if chapter is None:
                     return
-                self._feed_file(pipe, path)
+                path, audio = chapter
+                if audio is None:
+                    self._feed_file(pipe, path)
+                else:
+                    self._feed_samples(pipe, path, audio)
         except (OSError, RuntimeError, NarrationError) as exc:  # RuntimeError: soundfile
             self._error = str(exc)
         finally:
             with contextlib.suppress(OSError):  # a broken pipe: the encoder's error says why
                 pipe.close()
+
+    def _feed_samples(self, pipe: IO[bytes], path: Path, audio: np.ndarray) -> None:
+        if audio.ndim != 1:
+            raise NarrationError(f"{path}: the stream takes mono audio, not {audio.shape}")
+        for start in range(0, len(audio), _BLOCK_FRAMES):
+            block = audio[start : start + _BLOCK_FRAMES]
+            pipe.write(np.asarray(block, dtype="<f4").tobytes())
+            self._frames += len(block)
 
     def _feed_file(self, pipe: IO[bytes], path: Path) -> None:
         with sf.SoundFile(str(path)) as audio:

@@ -23,15 +23,20 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage, signal
 
 from narration.audio.meter import (
-    _CHUNK,
+    _TP_CONTEXT,
+    _exact_peaks,
+    _gated_loudness,
     _mono_float32,
     _true_peak_blocks,
+    gating_layout,
     integrated_lufs,
+    k_weighted_block_energy,
     measure,
     true_peak_dbtp,
 )
@@ -41,7 +46,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the algorithm changes in a way that changes output for the same settings: it is
 # part of the fingerprint, so cached masters are redone.
-_ALGORITHM_VERSION = 1
+_ALGORITHM_VERSION = 2  # 2: room tone is a tiled loop
 
 _QUIET_FLOOR_LUFS = -55.0  # quieter than this is room tone or silence: never boost it
 _LOUDNESS_STEP_TOL_LU = 0.05  # iterate until this close; the promise is settings.tolerance
@@ -101,27 +106,44 @@ def _db_to_gain(db: float) -> float:
 # --------------------------------------------------------------------------------- assembly
 
 
-def room_tone(n_samples: int, sample_rate: int, settings: MasterSettings) -> np.ndarray:
-    """Deterministic low-passed noise at `room_tone_dbfs` RMS: the floor between words."""
-    sos = signal.butter(2, settings.room_tone_cutoff_hz, fs=sample_rate, output="sos")
+_ROOM_TONE_LOOP_S = 23.0  # long enough that nobody hears a loop in noise at -66 dBFS
+_ROOM_TONE_SEAM_S = 0.05  # crossfade that makes the loop seamless
+
+
+@lru_cache(maxsize=8)
+def _room_tone_loop(sample_rate: int, dbfs: float, cutoff_hz: float, seed: int) -> np.ndarray:
+    """A seamless loop of low-passed noise at `dbfs` RMS (read-only; tile it)."""
+    sos = signal.butter(2, cutoff_hz, fs=sample_rate, output="sos")
     impulse = np.zeros(sample_rate)
     impulse[0] = 1.0
     # white noise of unit variance comes out with variance sum(h^2): scale for the target RMS
     noise_rms = np.sqrt(np.sum(signal.sosfilt(sos, impulse) ** 2))
-    # scale the first section's numerator: the filter then outputs the target level directly
-    sos[0, :3] *= _db_to_gain(settings.room_tone_dbfs) / noise_rms
-    sos = sos.astype(np.float32)
-    rng = np.random.default_rng(settings.room_tone_seed)
-    zi = np.zeros((sos.shape[0], 2), dtype=np.float32)
-    # run the filter a tenth of a second before the first kept sample, so it has settled
-    _, zi = signal.sosfilt(sos, rng.standard_normal(sample_rate // 10, np.float32), zi=zi)
-    out = np.empty(n_samples, dtype=np.float32)
-    for start in range(0, n_samples, _CHUNK):
-        stop = min(n_samples, start + _CHUNK)
-        out[start:stop], zi = signal.sosfilt(
-            sos, rng.standard_normal(stop - start, np.float32), zi=zi
-        )
+    loop = round(_ROOM_TONE_LOOP_S * sample_rate)
+    seam = round(_ROOM_TONE_SEAM_S * sample_rate)
+    rng = np.random.default_rng(seed)
+    settle = sample_rate // 10  # filter output before this is discarded: the filter settles
+    noise = signal.sosfilt(sos, rng.standard_normal(settle + loop + seam))[settle:]
+    noise *= _db_to_gain(dbfs) / noise_rms
+    # equal-power crossfade of the run-out into the start: the loop's end flows into its head
+    fade = np.sin(np.linspace(0.0, np.pi / 2, seam))
+    noise[:seam] = noise[:seam] * fade + noise[loop:] * fade[::-1]
+    out = noise[:loop].astype(np.float32)
+    out.flags.writeable = False
     return out
+
+
+def room_tone(n_samples: int, sample_rate: int, settings: MasterSettings) -> np.ndarray:
+    """Deterministic low-passed noise at `room_tone_dbfs` RMS: the floor between words.
+
+    A cached loop is tiled (generating and filtering fresh noise for an hour-long chapter
+    cost a third of a second per 18 minutes, every chapter)."""
+    loop = _room_tone_loop(
+        sample_rate,
+        settings.room_tone_dbfs,
+        settings.room_tone_cutoff_hz,
+        settings.room_tone_seed,
+    )
+    return np.resize(loop, n_samples)  # a fresh, writable array, the loop repeated
 
 
 def _trim(piece: np.ndarray, threshold: float, keep: int) -> tuple[np.ndarray, int, int] | None:
@@ -240,12 +262,12 @@ def _apply_gain_and_limit(
     ceiling_db: float,
     sample_rate: int,
     settings: MasterSettings,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """audio * gain, with a planned gain reduction wherever the true peak would pass the ceiling.
 
     `peaks` are the unscaled audio's per-block true peaks (they scale with the gain). The plan
     is per block; per sample the gain is interpolated linearly between block centres, only in
-    blocks that have (or neighbour) some reduction.
+    blocks that have (or neighbour) some reduction. Returns the audio and those blocks' indices.
     """
     gain = _db_to_gain(gain_db)
     block = _limiter_block(sample_rate)
@@ -256,7 +278,7 @@ def _apply_gain_and_limit(
         peaks, _db_to_gain(ceiling_db) / gain, block, sample_rate, settings
     )
     if reduction is None:
-        return padded[:n]
+        return padded[:n], np.zeros(0, dtype=np.int64)
     block_gain = (10.0 ** (-reduction / 20.0)).astype(np.float32)
     rows = np.flatnonzero(ndimage.maximum_filter1d(reduction, size=3) > 0)
     # Sample o of a block sits at (o + 0.5) / block - 0.5 blocks from its centre: the first
@@ -269,7 +291,78 @@ def _apply_gain_and_limit(
     sample_gain = own_gain * (1.0 - to_prev - to_next) + prev_gain * to_prev + next_gain * to_next
     matrix = padded.reshape(blocks, block)
     matrix[rows] *= sample_gain
-    return padded[:n]
+    return padded[:n], rows
+
+
+def _output_peak(
+    out: np.ndarray, peaks: np.ndarray, gain_db: float, rows: np.ndarray, block: int
+) -> float:
+    """The true peak of `out` = audio * gain, limited in `rows`, without scanning it all.
+
+    Away from the limited blocks the output is the input times the gain, so its block peaks
+    are `peaks` times the gain (exact wherever they could matter, see _true_peak_blocks).
+    Only the limited blocks, and those within the oversampling filter's reach, are measured.
+    """
+    gain = _db_to_gain(gain_db)
+    touched = np.zeros(len(peaks), dtype=bool)
+    touched[rows] = True
+    reach = -(-_TP_CONTEXT // block)
+    touched = ndimage.maximum_filter1d(touched.view(np.int8), 2 * reach + 1) > 0
+    best = float(peaks[~touched].max()) * gain if (~touched).any() else 0.0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], touched.view(np.int8), [0]])))
+    exact = np.zeros(len(peaks), dtype=np.float32)
+    for first, last in zip(edges[::2], edges[1::2], strict=True):
+        _exact_peaks(out, first * block, min(len(out), last * block), block, exact)
+    return max(best, float(exact.max()) if len(exact) else 0.0)
+
+
+class _LoudnessModel:
+    """Predicts a chapter's loudness after a gain and the limiter, from per-block numbers only.
+
+    The K-weighted energy of every limiter block is measured once; a gain and the limiter's
+    planned reduction then scale those blocks, and the gating blocks are sums of them. This
+    ignores the per-sample gain interpolation and the filter's memory, so it is off by a small,
+    near-constant amount, which master_chapter learns from each exact measurement. It lets the
+    gain be solved in a few millisecond steps instead of re-mastering the whole chapter per step.
+    """
+
+    def __init__(
+        self, audio: np.ndarray, sample_rate: int, block: int, settings: MasterSettings
+    ) -> None:
+        self.sample_rate, self.block, self.settings = sample_rate, block, settings
+        self.energy = k_weighted_block_energy(audio, sample_rate, block)
+        lo, hi, self.length = gating_layout(len(audio), sample_rate)
+        self.lo = np.minimum(np.round(lo / block).astype(np.int64), len(self.energy))
+        self.hi = np.minimum(np.round(hi / block).astype(np.int64), len(self.energy))
+
+    def unlimited_lufs(self) -> float:
+        prefix = np.concatenate([[0.0], np.cumsum(self.energy)])
+        return _gated_loudness((prefix[self.hi] - prefix[self.lo]) / self.length)
+
+    def lufs(self, gain_db: float, peaks: np.ndarray, limit_db: float) -> float:
+        threshold = _db_to_gain(limit_db) / _db_to_gain(gain_db)
+        reduction = _plan_reduction_db(
+            peaks, threshold, self.block, self.sample_rate, self.settings
+        )
+        energy = self.energy * 10.0 ** (gain_db / 10.0)
+        if reduction is not None:
+            energy = energy * 10.0 ** (-reduction / 10.0)
+        prefix = np.concatenate([[0.0], np.cumsum(energy)])
+        return _gated_loudness((prefix[self.hi] - prefix[self.lo]) / self.length)
+
+    def solve(self, target: float, gain_db: float, peaks: np.ndarray, limit_db: float) -> float:
+        """The gain whose predicted loudness is `target` (secant steps; more gain is louder)."""
+        g0, f0 = gain_db, self.lufs(gain_db, peaks, limit_db) - target
+        if abs(f0) < 0.005:
+            return g0
+        g1 = g0 - f0  # a dB of gain is at most a dB of loudness
+        for _ in range(12):
+            f1 = self.lufs(g1, peaks, limit_db) - target
+            if abs(f1) < 0.005 or abs(g1 - g0) < 1e-4:
+                break
+            slope = min(1.0, max(0.05, (f1 - f0) / (g1 - g0)))
+            g0, f0, g1 = g1, f1, g1 - f1 / slope
+        return g1
 
 
 def master_chapter(
@@ -287,35 +380,40 @@ def master_chapter(
     if audio.size == 0 or not np.any(audio):
         return audio.copy()
     block = _limiter_block(sample_rate)
-    loudness = integrated_lufs(audio, sample_rate)
+    predictor = _LoudnessModel(audio, sample_rate, block, settings)
+    loudness = predictor.unlimited_lufs()  # within ~0.01 LU of integrated_lufs: a start
     normalise = loudness > _QUIET_FLOOR_LUFS
     gain_db = settings.target_lufs - loudness if normalise else 0.0
     ceiling = settings.ceiling_dbtp
     limit_db = ceiling - _CEILING_MARGIN_DB
     scanned_db = np.inf  # peaks are exact above this level of the unscaled audio
     out, final_lufs = audio, loudness
+    model = predictor if normalise else None
     for _attempt in range(3):
-        previous: tuple[float, float] | None = None  # (gain, loudness) of the last step
+        offset = 0.0  # exact loudness minus the model's, learnt from each exact measurement
         for _step in range(_MAX_GAIN_STEPS):
-            if limit_db - gain_db < scanned_db:  # first pass, or the gain grew past the scan
-                scanned_db = limit_db - gain_db - _SCAN_MARGIN_DB
-                peaks = _true_peak_blocks(audio, block, _db_to_gain(scanned_db))
-            out = _apply_gain_and_limit(audio, peaks, gain_db, limit_db, sample_rate, settings)
-            if not normalise:
+            for _scan in range(3):
+                if limit_db - gain_db < scanned_db:  # first pass, or the gain grew past it
+                    scanned_db = limit_db - gain_db - _SCAN_MARGIN_DB
+                    peaks = _true_peak_blocks(audio, block, _db_to_gain(scanned_db))
+                if model is None:
+                    break
+                solved = model.solve(settings.target_lufs - offset, gain_db, peaks, limit_db)
+                if limit_db - solved >= scanned_db:
+                    gain_db = solved
+                    break
+                gain_db = solved  # past the scanned range: scan further, solve again
+            out, rows = _apply_gain_and_limit(
+                audio, peaks, gain_db, limit_db, sample_rate, settings
+            )
+            if model is None:
                 break
             final_lufs = integrated_lufs(out, sample_rate)
-            error = settings.target_lufs - final_lufs
-            if abs(error) <= _LOUDNESS_STEP_TOL_LU:
+            if abs(settings.target_lufs - final_lufs) <= _LOUDNESS_STEP_TOL_LU:
                 break
-            # Secant step: with heavy limiting a dB of gain buys well under a dB of loudness.
-            slope = 1.0
-            if previous is not None and abs(gain_db - previous[0]) > 1e-6:
-                slope = (final_lufs - previous[1]) / (gain_db - previous[0])
-                slope = min(1.0, max(0.2, slope))
-            previous = (gain_db, final_lufs)
-            gain_db += error / slope
+            offset = final_lufs - model.lufs(gain_db, peaks, limit_db)
         # exact wherever a peak could pass the ceiling, an upper bound below it elsewhere
-        peak = 20.0 * np.log10(float(_true_peak_blocks(out, 64, _db_to_gain(ceiling)).max()))
+        peak = 20.0 * np.log10(max(_output_peak(out, peaks, gain_db, rows, block), 1e-12))
         if peak <= ceiling:
             break
         limit_db -= peak - ceiling + _CEILING_MARGIN_DB  # the plan under-shot: aim lower

@@ -56,19 +56,43 @@ def _k_weighting_sos(sample_rate: int) -> np.ndarray:
     return sos.astype(np.float32)
 
 
+def gating_layout(n: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """First and end sample of every 400 ms gating block (75 % overlap), and the length each
+    block's energy is divided by: pyloudnorm's layout. Under 400 ms: one block of what there is.
+    """
+    if n < _BLOCK_S * sample_rate:
+        return np.array([0]), np.array([n]), float(max(n, 1))
+    blocks = int(np.round((n / sample_rate - _BLOCK_S) / (_BLOCK_S * 0.25))) + 1
+    j = np.arange(blocks)
+    # same float expression and truncation as pyloudnorm, so the same samples per block
+    block_lo = (_BLOCK_S * (j * 0.25) * sample_rate).astype(np.int64)
+    block_hi = (_BLOCK_S * (j * 0.25 + 1) * sample_rate).astype(np.int64)
+    return block_lo, block_hi, _BLOCK_S * sample_rate
+
+
+def k_weighted_block_energy(audio: np.ndarray, sample_rate: int, block: int) -> np.ndarray:
+    """Sum of squares of the K-weighted signal per run of `block` samples (last one partial):
+    enough to predict the loudness of the audio under any per-block gain (see master)."""
+    audio = _mono_float32(audio)
+    n = len(audio)
+    out = np.zeros(-(-n // block))
+    sos = _k_weighting_sos(sample_rate)
+    zi = np.zeros((sos.shape[0], 2), dtype=np.float32)
+    chunk = max(1, _CHUNK // block) * block  # whole blocks per chunk
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        weighted, zi = signal.sosfilt(sos, audio[start:stop], zi=zi)
+        sums = np.add.reduceat(
+            np.square(weighted), np.arange(0, stop - start, block), dtype=np.float64
+        )
+        out[start // block : start // block + len(sums)] = sums
+    return out
+
+
 def _block_energies(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mean square of the K-weighted signal per 400 ms block, 75 % overlap, as pyloudnorm."""
     n = len(audio)
-    if n < _BLOCK_S * sample_rate:
-        # shorter than one block: one block over what there is (ungated mean square)
-        block_lo, block_hi, length = np.array([0]), np.array([n]), float(n)
-    else:
-        blocks = int(np.round((n / sample_rate - _BLOCK_S) / (_BLOCK_S * 0.25))) + 1
-        j = np.arange(blocks)
-        # same float expression and truncation as pyloudnorm, so the same samples per block
-        block_lo = (_BLOCK_S * (j * 0.25) * sample_rate).astype(np.int64)
-        block_hi = (_BLOCK_S * (j * 0.25 + 1) * sample_rate).astype(np.int64)
-        length = _BLOCK_S * sample_rate
+    block_lo, block_hi, length = gating_layout(n, sample_rate)
     # Sums of squares between consecutive block edges (reduceat), then prefix sums over those
     # few segments: much cheaper than a running sum over every sample.
     edges = np.unique(np.concatenate([block_lo, block_hi]))  # sorted, starts at 0

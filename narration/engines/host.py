@@ -8,6 +8,7 @@ batch_size) so every process stays busy until the end of the book.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -62,6 +63,10 @@ def _render_batch(batch: list[RenderJob]) -> list[tuple[str, float]]:
     return done
 
 
+def _started() -> int:
+    return os.getpid()  # nothing to do: submitting it makes the pool start a worker
+
+
 @dataclass
 class EngineHost:
     """A pool of engine processes (or the calling process when processes == 1)."""
@@ -90,6 +95,13 @@ class EngineHost:
                     initargs=(self.engine_name, self.engine_options, self.store_root),
                 )
             return self._pool
+
+    def warm(self) -> None:
+        """Start every worker (and its model load) now, without waiting for it."""
+        if self.processes > 1:
+            pool = self._executor()
+            for _ in range(self.processes):
+                pool.submit(_started)
 
     def submit(self, jobs: Iterable[RenderJob]) -> dict[str, Future]:
         """Queue jobs without waiting; a key already queued or running is not queued twice.
