@@ -122,7 +122,8 @@ def main() -> None:
 
     raw = raw_piper(texts, args.processes)
     print(
-        f"raw piper          : {raw['wall_s']:7.1f} s wall, {raw['speech_s'] / 60:5.1f} min speech, "
+        f"raw piper          : {raw['wall_s']:7.1f} s wall, "
+        f"{raw['speech_s'] / 60:5.1f} min speech, "
         f"{raw['x_realtime']:5.1f}x real time"
     )
     # --no-cast does the same synthesis as raw (one voice); the default also runs the
