@@ -89,9 +89,10 @@ def test_stream_fed_out_of_order_encodes_the_book_in_order(chapter_files, tmp_pa
     assert not streamed.path.exists()
 
 
-def test_remuxed_stream_matches_a_batch_encode(chapter_files, tmp_path):
+@pytest.mark.parametrize("coder", ["fast", "twoloop"])
+def test_remuxed_stream_matches_a_batch_encode(coder, chapter_files, tmp_path):
     titles = ["One", "Two", "Three"]
-    stream = AacStream(3, SR, tmp_path / "work")
+    stream = AacStream(3, SR, tmp_path / "work", coder=coder)
     for position, path in enumerate(chapter_files):
         stream.add(position, path)
     streamed = stream.finish()
@@ -99,7 +100,7 @@ def test_remuxed_stream_matches_a_batch_encode(chapter_files, tmp_path):
     marks = m4b_from_stream(streamed, chapter_files, titles, remuxed, tags=TAGS)
     stream.close()
     batch = tmp_path / "batch.m4b"
-    assert marks == encode_m4b(chapter_files, titles, batch, tags=TAGS)
+    assert marks == encode_m4b(chapter_files, titles, batch, tags=TAGS, coder=coder)
     assert [(m.title, round(m.start_s, 3)) for m in read_chapters(remuxed)] == [
         (m.title, round(m.start_s, 3)) for m in read_chapters(batch)
     ]
@@ -176,3 +177,29 @@ def test_samples_handed_over_encode_like_the_files(chapter_files, tmp_path):
     from_files, from_memory = encoded(False), encoded(True)
     assert len(from_files) == len(from_memory)
     np.testing.assert_allclose(from_memory, from_files, atol=1e-4)
+
+
+def test_workers_start_early_only_for_a_first_run(tmp_path, monkeypatch):
+    from narration import cli, pipeline
+
+    started = []
+    monkeypatch.setattr(
+        pipeline, "engine_host_for", lambda *a, **k: (started.append(a) or _FakeHost(), True)
+    )
+    book = tmp_path / "book.txt"
+    settings = pipeline.JobSettings(out_root=str(tmp_path / "out"))
+    assert cli._start_workers_early(pipeline, tmp_path / "missing.txt", settings) is None
+    book.write_text("# One\n\nHello.\n")
+    host = cli._start_workers_early(pipeline, book, settings)
+    assert isinstance(host, _FakeHost) and host.warmed
+    (tmp_path / "out" / "book").mkdir(parents=True)
+    (tmp_path / "out" / "book" / "build.json").write_text("{}")  # built before: likely current
+    assert cli._start_workers_early(pipeline, book, settings) is None
+    assert len(started) == 1
+
+
+class _FakeHost:
+    warmed = False
+
+    def warm(self) -> None:
+        self.warmed = True
