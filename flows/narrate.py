@@ -48,11 +48,8 @@ def package_book(
 ) -> list[Path]:
     reporter().stage("encoding")
     # A retry must not reuse a stream the failed attempt already finished (and removed).
-    return pipeline.package(job, chapter_files, stream if not stream_used(stream) else None)
-
-
-def stream_used(stream: AacStream | None) -> bool:
-    return stream is not None and stream.finished
+    fresh = stream if stream is not None and not stream.finished else None
+    return pipeline.package(job, chapter_files, fresh)
 
 
 @flow(name="narrate-book", log_prints=True)
@@ -90,12 +87,12 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
             for i, (c, r) in enumerate(zip(job.plan.chapters, rendered, strict=True))
         ]
         chapter_files = [m.result() for m in mastered]
-        if owned:
+        if owned:  # every segment is rendered: the workers' memory goes before packaging
             release_host(host)
         outputs = package_book(quote(job), chapter_files, quote(stream))
     finally:
         if owned:
-            release_host(host)
+            release_host(host)  # (again: a no-op when it went above)
         if stream is not None:
             stream.abort()  # after packaging this only removes leftovers
     pipeline.write_manifest_for(job)
