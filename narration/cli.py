@@ -109,22 +109,42 @@ def _quiet_prefect(verbose: bool) -> None:
             os.environ.setdefault(name, "WARNING")
 
 
+_book_options = [
+    click.option(
+        "--chapters",
+        "-c",
+        metavar="RANGES",
+        help="Chapters to use, numbered as `narrate plan` lists them: 1-3,7.",
+    ),
+    click.option(
+        "--notes",
+        type=click.Choice(["skip", "inline", "chapter-end"]),
+        default="skip",
+        show_default=True,
+        help="What to do with footnotes and endnotes.",
+    ),
+    click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc."),
+    click.option(
+        "--out",
+        "-o",
+        type=click.Path(path_type=Path),
+        default=Path("output"),
+        show_default=True,
+        help="Output root; a book's files go to OUT/<book name>/.",
+    ),
+]
+
+
+def book_options(func: Any) -> Any:
+    """The options every command that reads a book shares (render, plan, preview)."""
+    for option in reversed(_book_options):
+        func = option(func)
+    return func
+
+
 @app.command("render")
 @click.argument("book", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(path_type=Path),
-    default=Path("output"),
-    show_default=True,
-    help="Output root; the book goes to OUT/<book name>/.",
-)
-@click.option(
-    "--chapters",
-    "-c",
-    metavar="RANGES",
-    help="Chapters to narrate, numbered as `narrate plan` lists them: 1-3,7.",
-)
+@book_options
 @click.option("--voice", metavar="VOICE", help="Narrator voice: a Piper .onnx model path.")
 @click.option("--engine", default="piper", show_default=True, help="Synthesis engine plugin.")
 @click.option(
@@ -148,14 +168,6 @@ def _quiet_prefect(verbose: bool) -> None:
     show_default=True,
     help="ffmpeg's AAC coder: fast, or twoloop (3x the encoding CPU).",
 )
-@click.option(
-    "--notes",
-    type=click.Choice(["skip", "inline", "chapter-end"]),
-    default="skip",
-    show_default=True,
-    help="What to do with footnotes and endnotes.",
-)
-@click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc.")
 @click.option(
     "--cast/--no-cast",
     default=True,
@@ -196,7 +208,7 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
     from narration.engines.host import release_host
 
     job_settings = pipeline.JobSettings(**settings)
-    host = _start_workers_early(pipeline, book, job_settings)
+    host = _start_workers_early(book, job_settings)
     try:
         job = pipeline.prepare_job(book, job_settings)
         _check_chapter_range(job, settings["chapters"])
@@ -204,7 +216,7 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
         if pipeline.is_up_to_date(job):
             console.print(f"[green]{job.book.title}: up to date[/] ({outputs})")
             return
-        summary = _run_flow(pipeline, job, book, settings)
+        summary = _run_flow(job, book, settings)
     finally:
         if host is not None:
             release_host(host)
@@ -216,10 +228,12 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
     )
 
 
-def _start_workers_early(pipeline: Any, book: Path, settings: Any) -> Any:
+def _start_workers_early(book: Path, settings: Any) -> Any:
     """Spawn the engine workers before reading the book, so their model loads overlap the
     planning (about 1.5 s each on 2 cores). Only for a first run: when build.json exists the
     book is likely up to date, and the check must stay instant."""
+    from narration import pipeline
+
     slug_dir = Path(settings.out_root) / pipeline.book_slug(book)
     if not book.is_file() or (slug_dir / "build.json").exists():
         return None
@@ -231,14 +245,14 @@ def _start_workers_early(pipeline: Any, book: Path, settings: Any) -> Any:
     return host
 
 
-def _run_flow(pipeline: Any, job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def _run_flow(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Start the workers on the missing segments, then run the Prefect flow over the job.
 
     The workers render while Prefect starts its (ephemeral) server, and the flow's tasks
     pick up the same in-flight work.
     """
     from flows.narrate import narrate_book
-    from narration import progress
+    from narration import pipeline, progress
     from narration.cli_progress import RichReporter
     from narration.engines.host import release_host
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from narration.cli import app, parse_chapters
+from narration.cli import app, book_options, parse_chapters
 from narration.errors import InputError
 
 # Measured on the bundled Piper voice (joe, length_scale 1.0) over the sample book.
@@ -30,33 +30,6 @@ def _job(book: Path, chapters: str | None, notes: str, front_matter: bool, out: 
         include_front_matter=front_matter,
     )
     return prepare_job(book, settings)
-
-
-_book_options = [
-    click.option("--chapters", "-c", metavar="RANGES", help="Only these chapters: 1-3,7."),
-    click.option(
-        "--notes",
-        type=click.Choice(["skip", "inline", "chapter-end"]),
-        default="skip",
-        show_default=True,
-        help="What to do with footnotes and endnotes.",
-    ),
-    click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc."),
-    click.option(
-        "--out",
-        "-o",
-        type=click.Path(path_type=Path),
-        default=Path("output"),
-        show_default=True,
-        help="Output root; the plan goes to OUT/<book>/plan.parquet.",
-    ),
-]
-
-
-def book_options(func):  # noqa: ANN001, ANN201
-    for option in reversed(_book_options):
-        func = option(func)
-    return func
 
 
 @app.command("plan")

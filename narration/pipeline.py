@@ -235,14 +235,10 @@ def _pieces(job: Job, chapter: ChapterPlan) -> Iterator[tuple[np.ndarray, Any]]:
         yield audio, segment.pause_after
 
 
-def master_chapter_file(job: Job, chapter: ChapterPlan) -> Path:
-    """Assemble and master one chapter from the store; cached by content fingerprint."""
-    return master_chapter_audio(job, chapter)[0]
-
-
 def master_chapter_audio(job: Job, chapter: ChapterPlan) -> tuple[Path, np.ndarray | None]:
-    """master_chapter_file(), plus the mastered samples when they were just made (None when
-    the chapter came from the cache), for whoever encodes next and need not read them back."""
+    """Assemble and master one chapter from the store into a file cached by its content
+    fingerprint. Returns the file and, when it was just made, the mastered samples (None when
+    it came from the cache), so whoever encodes next need not read them back."""
     target = _chapter_audio_path(job, chapter)
     if target.is_file():
         return target, None

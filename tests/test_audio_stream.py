@@ -188,13 +188,13 @@ def test_workers_start_early_only_for_a_first_run(tmp_path, monkeypatch):
     )
     book = tmp_path / "book.txt"
     settings = pipeline.JobSettings(out_root=str(tmp_path / "out"))
-    assert cli._start_workers_early(pipeline, tmp_path / "missing.txt", settings) is None
+    assert cli._start_workers_early(tmp_path / "missing.txt", settings) is None
     book.write_text("# One\n\nHello.\n")
-    host = cli._start_workers_early(pipeline, book, settings)
+    host = cli._start_workers_early(book, settings)
     assert isinstance(host, _FakeHost) and host.warmed
     (tmp_path / "out" / "book").mkdir(parents=True)
     (tmp_path / "out" / "book" / "build.json").write_text("{}")  # built before: likely current
-    assert cli._start_workers_early(pipeline, book, settings) is None
+    assert cli._start_workers_early(book, settings) is None
     assert len(started) == 1
 
 

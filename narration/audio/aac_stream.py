@@ -167,7 +167,8 @@ class AacStream:
         skip = _AAC_PRIMING * 4  # bytes of encoder priming to drop (an MP4 edit list drops it)
         rest = b""  # a sample split between reads
         while chunk := pipe.read(_BLOCK_FRAMES * 4):
-            chunk = rest + chunk
+            if rest:
+                chunk = rest + chunk
             if skip:
                 dropped = min(skip, len(chunk))
                 chunk, skip = chunk[dropped:], skip - dropped

@@ -46,7 +46,7 @@ def ffmpeg_exe() -> str:
         raise NarrationError(f"ffmpeg not found: install ffmpeg or imageio-ffmpeg ({exc})") from exc
 
 
-def _last_line(stderr: str, returncode: int) -> str:
+def last_error_line(stderr: str, returncode: int) -> str:
     """ffmpeg's last error line, skipping its generic sign-offs for the line that has the cause."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     lines = [line for line in lines if line != "Conversion failed!"]
@@ -68,7 +68,7 @@ def run_ffmpeg(args: list[str], *, what: str) -> None:
         raise NarrationError(f"ffmpeg failed while {what}: {exc}") from exc
     if result.returncode != 0:
         raise NarrationError(
-            f"ffmpeg failed while {what}: {_last_line(result.stderr, result.returncode)}"
+            f"ffmpeg failed while {what}: {last_error_line(result.stderr, result.returncode)}"
         )
 
 
@@ -91,7 +91,7 @@ def decode_to_float(path: str | Path, sample_rate: int | None = None) -> tuple[n
         raise NarrationError(f"ffmpeg failed while decoding {path}: {exc}") from exc
     stderr = result.stderr.decode("utf-8", errors="replace")
     if result.returncode != 0:
-        detail = _last_line(stderr, result.returncode)
+        detail = last_error_line(stderr, result.returncode)
         raise NarrationError(f"ffmpeg failed while decoding {path}: {detail}")
     if sample_rate:
         rate = int(sample_rate)
@@ -130,13 +130,8 @@ def parse_levels(stderr: str, returncode: int, *, what: str) -> dict[str, float]
     summary = stderr[stderr.rfind("Summary:") :]
     lufs, peak = _SUMMARY_LUFS.search(summary), _SUMMARY_PEAK.search(summary)
     if returncode != 0 or "Summary:" not in stderr or not (lufs and peak):
-        raise NarrationError(f"ffmpeg failed while {what}: {_last_line(stderr, returncode)}")
+        raise NarrationError(f"ffmpeg failed while {what}: {last_error_line(stderr, returncode)}")
     return {"integrated_lufs": float(lufs.group(1)), "true_peak_dbtp": float(peak.group(1))}
-
-
-def last_error_line(stderr: str, returncode: int) -> str:
-    """ffmpeg's most telling error line (for errors raised by callers that run it themselves)."""
-    return _last_line(stderr, returncode)
 
 
 AAC_CODERS = ("fast", "twoloop")

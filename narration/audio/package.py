@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import jinja2
@@ -128,6 +129,14 @@ def chapter_marks(chapter_wavs: Sequence[Path], titles: Sequence[str]) -> list[C
     return marks
 
 
+@contextmanager
+def _concatenated(chapter_wavs: Sequence[Path]) -> Iterator[tuple[Path, list[str]]]:
+    """A temp work folder and the ffmpeg input arguments that read the files as one stream."""
+    with tempfile.TemporaryDirectory(prefix="narration-package-") as work:
+        folder = Path(work)
+        yield folder, ["-f", "concat", "-safe", "0", "-i", str(_concat_list(chapter_wavs, folder))]
+
+
 def _concat_list(chapter_wavs: Sequence[Path], folder: Path) -> Path:
     """A concat-demuxer list file; quotes in paths escaped as the demuxer wants ('\\'')."""
     lines = []
@@ -222,9 +231,7 @@ def encode_m4b(
     """
     out_path = Path(out_path)
     marks = chapter_marks(chapter_wavs, titles)
-    with tempfile.TemporaryDirectory(prefix="narration-m4b-") as work:
-        folder = Path(work)
-        inputs = ["-f", "concat", "-safe", "0", "-i", str(_concat_list(chapter_wavs, folder))]
+    with _concatenated(chapter_wavs) as (folder, inputs):
         _encode_mp4(
             inputs, marks, _ffmpeg_tags(tags), cover, cover_mime, aac_args(bitrate, coder),
             out_path, audiobook=True, folder=folder, max_true_peak_dbtp=max_true_peak_dbtp,
@@ -303,9 +310,7 @@ def encode_mp3(
     """
     out_path = Path(out_path)
     marks = chapter_marks(chapter_wavs, titles)
-    with tempfile.TemporaryDirectory(prefix="narration-mp3-") as work:
-        folder = Path(work)
-        inputs = ["-f", "concat", "-safe", "0", "-i", str(_concat_list(chapter_wavs, folder))]
+    with _concatenated(chapter_wavs) as (folder, inputs):
         _encode_mp3(
             inputs, marks, _ffmpeg_tags(tags), cover, cover_mime, bitrate, out_path, folder,
             max_true_peak_dbtp,

@@ -161,6 +161,13 @@ class _Open:
     content_start: int
     label: str | None = None
 
+    def add_piece(self, text: str, start: int, end: int, paragraph: int) -> None:
+        """Add text[start:end] without its edge spaces (nothing, if that leaves nothing)."""
+        piece = _trimmed(text, start, end)
+        if piece:
+            self.pieces.append(piece)
+            self.paragraphs.append(paragraph)
+
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
     while start < end and text[start].isspace():
@@ -220,30 +227,21 @@ def _scan_paragraph(
             elif ch != '"' and depth > 0:
                 depth -= 1
             elif direction != "open" or ch == '"':
-                piece = _trimmed(text, current.content_start, i)
-                if piece:
-                    current.pieces.append(piece)
-                    current.paragraphs.append(p_index)
+                current.add_piece(text, current.content_start, i, p_index)
                 done.append(current)
                 current = None
         else:
             if _single_closes(text, i, lo, hi):
                 candidates = _single_candidates(text, i, lo, hi)
                 close_at = _pick_single_close(text, candidates)
-                piece = _trimmed(text, current.content_start, close_at)
-                if piece:
-                    current.pieces.append(piece)
-                    current.paragraphs.append(p_index)
+                current.add_piece(text, current.content_start, close_at, p_index)
                 done.append(current)
                 current = None
                 i = close_at
         first_mark = False
         i += 1
     if current is not None:
-        piece = _trimmed(text, max(current.content_start, lo), hi)
-        if piece:
-            current.pieces.append(piece)
-            current.paragraphs.append(p_index)
+        current.add_piece(text, max(current.content_start, lo), hi, p_index)
         current.content_start = -1  # marks "carried over from an earlier paragraph"
     return done, current
 
