@@ -86,13 +86,17 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
             master_chapter.submit(quote(job), quote(c), i, quote(stream), wait_for=[r])
             for i, (c, r) in enumerate(zip(job.plan.chapters, rendered, strict=True))
         ]
+        for r in rendered:
+            r.result()
+        # Every segment is rendered: the workers go, exiting in the background (half a
+        # second each) while the last chapter is mastered, whoever started them; a later
+        # render() would start fresh ones.
+        host.close(wait=False)
         chapter_files = [m.result() for m in mastered]
-        if owned:  # every segment is rendered: the workers' memory goes before packaging
-            release_host(host)
         outputs = package_book(quote(job), chapter_files, quote(stream))
     finally:
         if owned:
-            release_host(host)  # (again: a no-op when it went above)
+            release_host(host)
         if stream is not None:
             stream.abort()  # after packaging this only removes leftovers
     pipeline.write_manifest_for(job)

@@ -10,6 +10,7 @@ output is current is reported "up to date" without starting anything.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -269,8 +270,13 @@ def _run_flow(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
             reporter.job_started(len(job.plan.chapters), len(job.plan.segments), cached)
             host.on_segment = lambda _key, seconds: reporter.segment_rendered(seconds)
             pipeline.prefetch(job, host)
+            # What exists now (imported modules, the plan) lives until the end: moving it out
+            # of the collector's sight makes each full collection during the render cheap
+            # (three of them cost 0.85 s of CPU on a 77-minute job).
+            gc.freeze()
             return narrate_book(str(book), settings)
         finally:
+            gc.unfreeze()  # collectable again, for callers that go on (tests, notebooks)
             progress.set_reporter(None)
             release_host(host)
 
@@ -301,11 +307,20 @@ def _register_subcommands() -> None:
     import narration.cli_inspect  # noqa: F401  (registers plan, preview, attribute)
 
 
+def _skip_exit_collection() -> None:
+    """Spare the interpreter's final garbage collection: after a render, Prefect and the plan
+    leave some 400,000 objects, and walking them at exit kept the user waiting a second after
+    the summary was printed. Objects still die by reference counting; nothing is left unsaved
+    (every output is already renamed into place, and atexit handlers still run)."""
+    gc.freeze()
+
+
 def main() -> None:
     """Entry point: one-line errors for anything the user can fix, no tracebacks."""
     _register_subcommands()
     try:
         app(standalone_mode=False)
+        _skip_exit_collection()
     except click.exceptions.Abort:
         console.print("[red]interrupted[/]: finished segments are kept; run again to resume")
         sys.exit(130)

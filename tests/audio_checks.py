@@ -51,7 +51,7 @@ def ffprobe_chapters(path: Path) -> list[tuple[str, float]] | None:
 def chapter_file_starts(chapter_dir: Path) -> list[float]:
     """Where each mastered chapter begins in the book: cumulative durations, in order."""
     starts, t = [], 0.0
-    for path in sorted(chapter_dir.glob("*.flac")):
+    for path in sorted(chapter_dir.glob("[0-9]*.wav")):
         starts.append(t)
         info = sf.info(path)
         t += info.frames / info.samplerate

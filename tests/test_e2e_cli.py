@@ -58,7 +58,7 @@ def _check_book(out_dir: Path, m4b: Path, titles: list[str]) -> None:
 def _last_chapter_s(out_dir: Path) -> float:
     import soundfile as sf
 
-    last = sorted((out_dir / ".cache" / "chapters").glob("*.flac"))[-1]
+    last = sorted((out_dir / ".cache" / "chapters").glob("[0-9]*.wav"))[-1]
     return sf.info(last).frames / sf.info(last).samplerate
 
 

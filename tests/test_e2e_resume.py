@@ -36,8 +36,8 @@ def _state(out: Path, stem: str) -> dict:
 
 
 def _stored(out: Path, stem: str) -> int:
-    """Finished segments: temp files (".<name>.<random>.part.flac") are not counted."""
-    found = (out / stem / ".cache" / "segments").rglob("*.flac")
+    """Finished segments: temp files (".<name>.<random>.part.wav") are not counted."""
+    found = (out / stem / ".cache" / "segments").rglob("*.wav")
     return sum(1 for path in found if not path.name.startswith("."))
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
-from narration.audio.meter import _TP_CONTEXT, _exact_peaks
+from narration.audio.meter import _TP_CONTEXT, _exact_runs
 
 if TYPE_CHECKING:
     from narration.audio.master import MasterSettings
@@ -108,6 +108,9 @@ def _output_peak(
     best = float(peaks[~touched].max()) * gain if (~touched).any() else 0.0
     edges = np.flatnonzero(np.diff(np.concatenate([[0], touched.view(np.int8), [0]])))
     exact = np.zeros(len(peaks), dtype=np.float32)
-    for first, last in zip(edges[::2], edges[1::2], strict=True):
-        _exact_peaks(out, first * block, min(len(out), last * block), block, exact)
+    runs = [
+        (int(first) * block, min(len(out), int(last) * block))
+        for first, last in zip(edges[::2], edges[1::2], strict=True)
+    ]
+    _exact_runs(out, runs, block, exact)
     return max(best, float(exact.max()) if len(exact) else 0.0)

@@ -170,10 +170,12 @@ class EngineHost:
             raise EngineError(f"an engine worker process died: {exc}") from exc
         return durations
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers. wait=False returns at once and lets them exit in the background
+        (a worker's exit takes about half a second: onnxruntime and the model unloading)."""
         with self._lock:
             if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool.shutdown(wait=wait, cancel_futures=True)
                 self._pool = None
             self._inflight.clear()
 
