@@ -19,6 +19,7 @@ from prefect.utilities.annotations import quote
 from narration import pipeline
 from narration.audio.aac_stream import AacStream
 from narration.engines.host import EngineHost, release_host
+from narration.joblock import job_lock
 from narration.plan import ChapterPlan
 from narration.progress import reporter
 
@@ -58,6 +59,11 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
     started = time.monotonic()
     job_settings = pipeline.JobSettings(**(settings or {}))
     job = pipeline.prepare_job(book_path, job_settings)
+    with job_lock(job.out_dir):  # one job per book folder (re-entrant: the CLI holds it too)
+        return _narrate(job, started)
+
+
+def _narrate(job: pipeline.Job, started: float) -> dict[str, Any]:
     logger = get_run_logger()
     store = job.store
     segments = job.plan.segments

@@ -252,15 +252,22 @@ def _run_flow(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
     The workers render while Prefect starts its (ephemeral) server, and the flow's tasks
     pick up the same in-flight work.
     """
-    from flows.narrate import narrate_book
-    from narration import pipeline, progress
-    from narration.cli_progress import RichReporter
-    from narration.engines.host import release_host
+    from narration.joblock import job_lock
 
     console.print(
         f"[bold]{job.book.title}[/] by {job.book.author}: {len(job.plan.chapters)} chapters, "
         f"{len(job.plan.segments)} segments"
     )
+    with job_lock(job.out_dir):  # before anything is swept or written: one job per book
+        return _render_locked(job, book, settings)
+
+
+def _render_locked(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    from flows.narrate import narrate_book
+    from narration import pipeline, progress
+    from narration.cli_progress import RichReporter
+    from narration.engines.host import release_host
+
     pipeline.remove_partial_files(job)
     host, _ = pipeline.engine_host(job)
     with RichReporter(console) as reporter:
