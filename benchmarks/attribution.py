@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from narration.atomic import atomic_write_json  # noqa: E402
 from narration.cast.attribute import attribution_json_lines  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "attribution" / "pdnc"
@@ -209,8 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     novels = [n for n in args.novels.split(",") if n]
     results = run(args.corpus, novels, args.errors)
     _print_table(results)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(args.json, results)
     print(f"wrote {args.json}")
     return 0
 

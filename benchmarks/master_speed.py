@@ -16,7 +16,6 @@ Usage: python benchmarks/master_speed.py [--minutes 30] [--repeats 2] [--no-enco
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from narration.atomic import atomic_write_json  # noqa: E402
 from narration.audio.ffmpeg import decode_to_float  # noqa: E402
 from narration.audio.master import (  # noqa: E402
     MasterSettings,
@@ -177,8 +177,7 @@ def main() -> None:
     }
     for key, value in result.items():
         print(f"{key:>28}: {value}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(args.json, result)
     print(f"wrote {args.json}")
 
 

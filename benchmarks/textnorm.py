@@ -17,7 +17,6 @@ normalize() over the whole of Pride and Prejudice.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from narration.atomic import atomic_write_json  # noqa: E402
 from narration.text.normalize import normalize  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -238,8 +238,7 @@ def main() -> None:
             print(f"\n[{name}] {miss['written']!r}\n  got: {miss['output']!r}")
             for ref in miss["references"]:
                 print(f"  ref: {ref!r}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_json(args.json, result)
     print(f"wrote {args.json}")
 
 

@@ -13,7 +13,6 @@ Run: python benchmarks/throughput.py [--book PATH] [--chapters 1-10] [--skip-cas
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import subprocess
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 from proc_cpu import CpuByKind
+
+from narration.atomic import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_BOOK = (
@@ -152,8 +153,7 @@ def main() -> None:
         "ratio_cast": raw["wall_s"] / cast["wall_s"] if cast else None,
         "target": 0.85,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    atomic_write_json(args.json, result)
     print(f"wrote {args.json}")
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import platform
 import sys
 import time
@@ -24,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from narration.atomic import atomic_write_json  # noqa: E402
 from narration.audio.voicefx import apply_voice_effects, median_f0_hz, semitones  # noqa: E402
 from narration.cast.voices import (  # noqa: E402
     BUNDLED_MEDIAN_F0_HZ,
@@ -171,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "narrator_spread_semitones": rows[0]["spread_semitones"],
         "max_effect_ms_per_audio_s": max(r["effect_ms_per_audio_s"] for r in derived),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(args.json, result)
     print(f"wrote {args.json}")
     return 0
 

@@ -6,6 +6,7 @@ A reader never sees a half-written checkpoint or output: either the old file or 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -54,3 +55,9 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
 
 def atomic_write_text(target: str | Path, text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def atomic_write_json(target: str | Path, data: object) -> None:
+    """`data` as indented JSON (non-ASCII kept, anything else as str), written atomically."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    atomic_write_text(target, text + "\n")

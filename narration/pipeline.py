@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from narration.atomic import atomic_path, atomic_write_text
+from narration.atomic import atomic_write_json
 from narration.audio.aac_stream import AacStream
 from narration.audio.master import MasterSettings, assemble_chapter, master_chapter
 from narration.audio.package import (
@@ -39,7 +39,7 @@ from narration.errors import NarrationError
 from narration.ingest import read_book
 from narration.model import Book, Voice
 from narration.plan import NARRATOR, Attributor, ChapterPlan, Plan, build_plan, narration_only
-from narration.store import SegmentStore, read_manifest, write_manifest
+from narration.store import SegmentStore, read_manifest, write_audio, write_manifest
 from narration.text.lexicon import Lexicon
 
 FORMATS = ("m4b", "mp3", "chapters")
@@ -245,9 +245,7 @@ def master_chapter_audio(job: Job, chapter: ChapterPlan) -> tuple[Path, np.ndarr
     settings = job.settings.master_settings()
     rate = job.plan.sample_rate
     audio = master_chapter(assemble_chapter(_pieces(job, chapter), rate, settings), rate, settings)
-    with atomic_path(target) as tmp:
-        # 16-bit WAV: as large as 24-bit FLAC would be, 3x cheaper to write (see SegmentStore)
-        sf.write(tmp, audio, rate, subtype="PCM_16", format="WAV")
+    write_audio(target, audio, rate)
     for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.*"):
         if stale != target:
             stale.unlink(missing_ok=True)
@@ -358,7 +356,7 @@ def write_state(job: Job, outputs: list[Path], stats: dict[str, Any]) -> None:
         "settings": job.settings.to_dict(),
         **stats,
     }
-    atomic_write_text(job.state_path, json.dumps(state, indent=2, default=str))
+    atomic_write_json(job.state_path, state)
 
 
 def audio_duration_s(paths: list[Path]) -> float:

@@ -24,20 +24,25 @@ _HOLDER = textwrap.dedent(
 )
 
 
+def _start_holder(folder) -> subprocess.Popen:
+    """A process that has taken the folder's lock (it holds it until its stdin closes)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
 @pytest.fixture
 def held(tmp_path):
     """Start a process that holds the lock on a folder; yields (folder, pid)."""
 
     def hold(folder):
-        holder = subprocess.Popen(
-            [sys.executable, "-c", _HOLDER, str(folder)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert holder.stdout.readline().strip() == "holding"
-        holders.append(holder)
-        return holder.pid
+        holders.append(_start_holder(folder))
+        return holders[-1].pid
 
     holders: list[subprocess.Popen] = []
     yield hold
@@ -73,13 +78,7 @@ def test_lock_is_reentrant_in_one_process_and_released_after(tmp_path):
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(tmp_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "holding"
+    holder = _start_holder(tmp_path)
     holder.kill()
     holder.wait(timeout=10)
     assert _can_take(tmp_path)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
-from narration.audio.meter import _TP_CONTEXT, _exact_runs
+from narration.audio.meter import _TP_CONTEXT, _block_runs, _exact_runs
 
 if TYPE_CHECKING:
     from narration.audio.master import MasterSettings
@@ -106,11 +106,6 @@ def _output_peak(
     reach = -(-_TP_CONTEXT // block)
     touched = ndimage.maximum_filter1d(touched.view(np.int8), 2 * reach + 1) > 0
     best = float(peaks[~touched].max()) * gain if (~touched).any() else 0.0
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], touched.view(np.int8), [0]])))
     exact = np.zeros(len(peaks), dtype=np.float32)
-    runs = [
-        (int(first) * block, min(len(out), int(last) * block))
-        for first, last in zip(edges[::2], edges[1::2], strict=True)
-    ]
-    _exact_runs(out, runs, block, exact)
+    _exact_runs(out, _block_runs(touched, block, len(out)), block, exact)
     return max(best, float(exact.max()) if len(exact) else 0.0)

@@ -162,6 +162,15 @@ def _exact_peaks(audio: np.ndarray, start: int, stop: int, block: int, out: np.n
         out[first : first + len(maxima)] = maxima
 
 
+def _block_runs(mask: np.ndarray, block: int, n: int) -> list[tuple[int, int]]:
+    """The sample ranges [start, stop) of each run of True blocks in `mask` (n samples)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.view(np.int8), [0]])))
+    return [
+        (int(first) * block, min(n, int(last) * block))
+        for first, last in zip(edges[::2], edges[1::2], strict=True)
+    ]
+
+
 def _exact_runs(
     audio: np.ndarray, runs: list[tuple[int, int]], block: int, out: np.ndarray
 ) -> None:
@@ -219,12 +228,7 @@ def _true_peak_blocks(audio: np.ndarray, block: int, floor: float = 0.0) -> np.n
         candidate = (
             ndimage.maximum_filter1d(candidate.view(np.int8), gap + 1, origin=-(gap // 2)) > 0
         )
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], candidate.view(np.int8), [0]])))
-        runs = [
-            (int(first) * block, min(n, int(last) * block))
-            for first, last in zip(edges[::2], edges[1::2], strict=True)
-        ]
-        _exact_runs(audio, runs, block, out)
+        _exact_runs(audio, _block_runs(candidate, block, n), block, out)
     return out
 
 
