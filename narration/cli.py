@@ -205,20 +205,27 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
     _quiet_prefect(verbose)
     started = time.monotonic()
     settings = _settings_from_options(opts)
-    from narration import pipeline
     from narration.engines.host import release_host
+    from narration.job_settings import JobSettings
 
-    job_settings = pipeline.JobSettings(**settings)
-    host = _start_workers_early(book, job_settings)
+    job_settings = JobSettings(**settings)
+    first_run = _first_run(book, job_settings)
+    host = _start_workers_early(book, job_settings) if first_run else None
+    # Prefect's API server takes ~4 s to start: from the first moment, beside everything else.
+    server = _start_server() if first_run and not os.environ.get("PREFECT_API_URL") else None
     try:
+        from narration import pipeline  # scipy, ebooklib...: imported while the workers load
+
         job = pipeline.prepare_job(book, job_settings)
         _check_chapter_range(job, settings["chapters"])
         outputs = ", ".join(str(p) for p in job.output_paths())
         if pipeline.is_up_to_date(job):
             console.print(f"[green]{job.book.title}: up to date[/] ({outputs})")
             return
-        summary = _run_flow(job, book, settings)
+        summary = _run_flow(job, book, settings, server)
     finally:
+        if server is not None:
+            server.stop()
         if host is not None:
             release_host(host)
     wall_s = time.monotonic() - started
@@ -229,28 +236,44 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
     )
 
 
+def _first_run(book: Path, settings: Any) -> bool:
+    """No build.json yet: the book is surely not up to date, so the job's processes can start
+    before it is read. Otherwise it likely is, and the check must stay instant."""
+    from narration.job_settings import book_slug
+
+    slug_dir = Path(settings.out_root) / book_slug(book)
+    return book.is_file() and not (slug_dir / "build.json").exists()
+
+
+def _start_server() -> Any:
+    """A temporary Prefect server for this job (flows/server.py); None if it cannot start (the
+    flow then falls back to Prefect's own)."""
+    from flows.server import TemporaryServer
+
+    try:
+        return TemporaryServer()
+    except (OSError, RuntimeError):
+        return None
+
+
 def _start_workers_early(book: Path, settings: Any) -> Any:
     """Spawn the engine workers before reading the book, so their model loads overlap the
-    planning (about 1.5 s each on 2 cores). Only for a first run: when build.json exists the
-    book is likely up to date, and the check must stay instant."""
-    from narration import pipeline
+    planning (about 1.5 s each on 2 cores)."""
+    from narration import job_settings
 
-    slug_dir = Path(settings.out_root) / pipeline.book_slug(book)
-    if not book.is_file() or (slug_dir / "build.json").exists():
-        return None
     try:
-        host, _ = pipeline.engine_host_for(book, settings)
+        host, _ = job_settings.engine_host_for(book, settings)
     except NarrationError:
         return None  # an engine that cannot start says so again, properly, when planned
     host.warm()
     return host
 
 
-def _run_flow(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def _run_flow(job: Any, book: Path, settings: dict[str, Any], server: Any) -> dict[str, Any]:
     """Start the workers on the missing segments, then run the Prefect flow over the job.
 
-    The workers render while Prefect starts its (ephemeral) server, and the flow's tasks
-    pick up the same in-flight work.
+    The workers render while Prefect starts up, and the flow's tasks pick up the same
+    in-flight work. `server`: a temporary Prefect server already starting, or None.
     """
     from narration.joblock import job_lock
 
@@ -259,17 +282,20 @@ def _run_flow(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
         f"{len(job.plan.segments)} segments"
     )
     with job_lock(job.out_dir):  # before anything is swept or written: one job per book
-        return _render_locked(job, book, settings)
+        return _render_locked(job, book, settings, server)
 
 
-def _render_locked(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    from flows.narrate import narrate_book
+def _render_locked(job: Any, book: Path, settings: dict[str, Any], server: Any) -> dict[str, Any]:
+    from flows.server import api_url_configured
     from narration import pipeline, progress
     from narration.cli_progress import RichReporter
     from narration.engines.host import release_host
 
     pipeline.remove_partial_files(job)
     host, _ = pipeline.engine_host(job)
+    own_server = None
+    if server is None and not api_url_configured():
+        server = own_server = _start_server()
     with RichReporter(console) as reporter:
         progress.set_reporter(reporter)
         try:
@@ -277,15 +303,26 @@ def _render_locked(job: Any, book: Path, settings: dict[str, Any]) -> dict[str, 
             reporter.job_started(len(job.plan.chapters), len(job.plan.segments), cached)
             host.on_segment = lambda _key, seconds: reporter.segment_rendered(seconds)
             pipeline.prefetch(job, host)
+            from flows.narrate import narrate_book  # Prefect: a second's import, while they work
+            from flows.server import flow_api
+
             # What exists now (imported modules, the plan) lives until the end: moving it out
             # of the collector's sight makes each full collection during the render cheap
             # (three of them cost 0.85 s of CPU on a 77-minute job).
             gc.freeze()
-            return narrate_book(str(book), settings)
+            with flow_api(server) as api_url:
+                if server is not None and api_url is None and not api_url_configured():
+                    console.print(
+                        "[yellow]note:[/] the temporary Prefect server did not start "
+                        f"({server.log_tail()}); Prefect starts its own"
+                    )
+                return narrate_book(str(book), settings)
         finally:
             gc.unfreeze()  # collectable again, for callers that go on (tests, notebooks)
             progress.set_reporter(None)
             release_host(host)
+            if own_server is not None:
+                own_server.stop()
 
 
 def _check_chapter_range(job: Any, chapters: list[int] | None) -> None:

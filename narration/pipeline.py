@@ -14,9 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import soundfile as sf
 
 from narration.atomic import atomic_write_json
 from narration.audio.aac_stream import AacStream
-from narration.audio.master import MasterSettings, assemble_chapter, master_chapter
+from narration.audio.master import assemble_chapter, master_chapter
 from narration.audio.package import (
     encode_chapter_files,
     encode_m4b,
@@ -33,42 +32,15 @@ from narration.audio.package import (
     m4b_from_stream,
 )
 from narration.engines.base import Engine
-from narration.engines.host import EngineHost, RenderJob, shared_host
+from narration.engines.host import EngineHost, RenderJob
 from narration.engines.registry import create_engine
 from narration.errors import NarrationError
 from narration.ingest import read_book
+from narration.job_settings import FORMATS, JobSettings, book_slug, engine_host_for
 from narration.model import Book, Voice
 from narration.plan import NARRATOR, Attributor, ChapterPlan, Plan, build_plan, narration_only
 from narration.store import SegmentStore, read_manifest, write_audio, write_manifest
 from narration.text.lexicon import Lexicon
-
-FORMATS = ("m4b", "mp3", "chapters")
-
-
-@dataclass
-class JobSettings:
-    """Everything a user can choose for one book. Plain values: it travels as flow parameters."""
-
-    out_root: str = "output"
-    engine: str = "piper"
-    engine_options: dict[str, Any] = field(default_factory=dict)
-    processes: int | None = None  # None: the engine's recommendation
-    chapters: list[int] | None = None  # 1-based; None = all
-    notes: str = "skip"
-    include_front_matter: bool = False
-    lexicon_paths: list[str] = field(default_factory=list)
-    formats: list[str] = field(default_factory=lambda: ["m4b"])
-    bitrate: str = "64k"
-    aac_coder: str = "fast"  # ffmpeg's AAC coder: fast, or twoloop (3x slower)
-    seed: int = 0
-    cast: bool = True  # attribute quotations and give characters their own voices
-    master: dict[str, Any] = field(default_factory=dict)  # MasterSettings overrides
-
-    def master_settings(self) -> MasterSettings:
-        return MasterSettings(**self.master)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -103,10 +75,6 @@ class Job:
         if "chapters" in self.settings.formats:
             outputs.append(self.out_dir / "chapters")
         return outputs
-
-
-def book_slug(book_path: Path) -> str:
-    return re.sub(r"[^\w.-]+", "_", book_path.stem).strip("._") or "book"
 
 
 def prepare_job(
@@ -154,19 +122,6 @@ def remove_partial_files(job: Job) -> None:
 def engine_host(job: Job) -> tuple[EngineHost, bool]:
     """The worker pool for this job's engine (shared with whoever started it first)."""
     return engine_host_for(job.book_path, job.settings, job.engine)
-
-
-def engine_host_for(
-    book_path: Path, settings: JobSettings, engine: Engine | None = None
-) -> tuple[EngineHost, bool]:
-    """engine_host() before the book is read: the same host, found by the same key, so the CLI
-    can start the workers (and their model loads) while it is still planning."""
-    engine = engine or create_engine(settings.engine, **settings.engine_options)
-    processes = settings.processes or engine.recommended_processes()
-    store_root = Path(settings.out_root) / book_slug(Path(book_path)) / ".cache" / "segments"
-    return shared_host(
-        settings.engine, str(store_root), settings.engine_options, processes, engine.batch_size
-    )
 
 
 def prefetch(job: Job, host: EngineHost) -> int:

@@ -179,22 +179,23 @@ def test_samples_handed_over_encode_like_the_files(chapter_files, tmp_path):
     np.testing.assert_allclose(from_memory, from_files, atol=1e-4)
 
 
-def test_workers_start_early_only_for_a_first_run(tmp_path, monkeypatch):
-    from narration import cli, pipeline
+def test_workers_and_server_start_early_only_for_a_first_run(tmp_path, monkeypatch):
+    from narration import cli, job_settings
 
     started = []
     monkeypatch.setattr(
-        pipeline, "engine_host_for", lambda *a, **k: (started.append(a) or _FakeHost(), True)
+        job_settings, "engine_host_for", lambda *a, **k: (started.append(a) or _FakeHost(), True)
     )
     book = tmp_path / "book.txt"
-    settings = pipeline.JobSettings(out_root=str(tmp_path / "out"))
-    assert cli._start_workers_early(tmp_path / "missing.txt", settings) is None
+    settings = job_settings.JobSettings(out_root=str(tmp_path / "out"))
+    assert not cli._first_run(tmp_path / "missing.txt", settings)
     book.write_text("# One\n\nHello.\n")
+    assert cli._first_run(book, settings)
     host = cli._start_workers_early(book, settings)
     assert isinstance(host, _FakeHost) and host.warmed
     (tmp_path / "out" / "book").mkdir(parents=True)
     (tmp_path / "out" / "book" / "build.json").write_text("{}")  # built before: likely current
-    assert cli._start_workers_early(book, settings) is None
+    assert not cli._first_run(book, settings)
     assert len(started) == 1
 
 

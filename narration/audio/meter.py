@@ -5,9 +5,9 @@ Pure numpy/scipy on mono float32; nothing loops over samples in Python.
 - Loudness is BS.1770 with pyloudnorm's K-weighting filters, block layout and gates, but with
   block energies from sums between block edges instead of pyloudnorm's Python loop over
   blocks. It agrees with `pyloudnorm.Meter.integrated_loudness` within 0.01 LU (tested).
-- True peak is 4x oversampling (scipy.signal.resample_poly, 49-tap Kaiser low-pass), in chunks
-  so a long chapter never needs a 4x copy in memory, and only where a bound on the
-  oversampled value says the peak could matter.
+- True peak is 4x oversampling (a 49-tap Kaiser low-pass; only the 3 phases between samples
+  need filtering, done by scipy.signal.upfirdn), in chunks so a long chapter never needs a 4x
+  copy in memory, and only where a bound on the oversampled value says the peak could matter.
 - StreamingMeter does both on audio that arrives in pieces (an encoder's decoded output), so a
   whole book is verified without holding it in memory.
 """
@@ -27,10 +27,36 @@ _TP_FIR = signal.firwin(49, 1.0 / _OVERSAMPLE, window=("kaiser", 5.0)).astype(np
 _TP_CONTEXT = 16  # base samples of context each side of a chunk; > the FIR's 6-sample reach
 # Largest gain of any oversampling phase on a sequence of +-1: |oversampled| <= this * max|x|
 _TP_BOUND = float(max(np.abs(_TP_FIR[p::_OVERSAMPLE]).sum() for p in range(_OVERSAMPLE)) * 4)
+
+
+def _fractional_phases(fir: np.ndarray, factor: int) -> tuple[np.ndarray, float, int]:
+    """The polyphase split of an oversampling low-pass, for upfirdn with up = factor - 1.
+
+    A windowed sinc cut off at 1/factor is zero at every factor-th tap but the centre, so the
+    phase that lands on the input samples is the input times one number: only the factor - 1
+    phases between the samples need filtering (a quarter of the work at 4x). Returns those
+    phases interleaved, the on-sample gain, and the delay (input samples) upfirdn adds.
+    """
+    taps = fir * factor
+    centre = (len(taps) - 1) // 2
+    delay = centre // factor
+    on_sample = np.delete(taps[0::factor], delay)
+    assert centre % factor == 0 and np.allclose(on_sample, 0.0, atol=1e-6), "not a Nyquist filter"
+    width = -(-len(taps) // factor)
+    phases = np.zeros((width, factor - 1), dtype=np.float32)
+    for p in range(1, factor):
+        phase = taps[p::factor]
+        phases[: len(phase), p - 1] = phase
+    return phases.reshape(-1), float(taps[centre]), delay
+
+
+_TP_PHASES, _TP_ON_SAMPLE_GAIN, _TP_DELAY = _fractional_phases(_TP_FIR, _OVERSAMPLE)
 _CHUNK = 1 << 18  # samples per chunk for the streaming passes (1 MiB of float32)
 _BLOCK_S = 0.4  # BS.1770 gating block
 _ABS_GATE_LUFS = -70.0
-_MERGE_GAP = 4096  # samples; see _true_peak_blocks
+# samples; see _true_peak_blocks. On a decoded 83-minute book at a -4 dBTP floor, 4096 had 77 %
+# of it oversampled, 256 has 37 % (in 4x as many calls), for 2/3 of the time.
+_MERGE_GAP = 256
 # Oversampling releases the GIL, so a long run is split across threads: on 2 cores an 18-minute
 # chapter's true peak takes half the time, which matters at the end of a job when the engine
 # workers are done and only the last chapter's mastering is left. Below this, one thread.
@@ -147,19 +173,26 @@ def _gated_loudness(energies: np.ndarray) -> float:
 
 
 def _exact_peaks(audio: np.ndarray, start: int, stop: int, block: int, out: np.ndarray) -> None:
-    """Fill out[start // block ...] with 4x-oversampled block maxima over [start, stop)."""
+    """Fill out[start // block ...] with 4x-oversampled block maxima over [start, stop).
+
+    The same values as resample_poly(audio, 4, 1, window=_TP_FIR), computed as the on-sample
+    phase (the samples themselves, times one gain) and the three phases between samples.
+    """
     n = len(audio)
-    width = block * _OVERSAMPLE
+    between = _OVERSAMPLE - 1
     chunk = max(1, _CHUNK // block) * block  # whole blocks per chunk
     for lo_s in range(start, stop, chunk):
         hi_s = min(stop, lo_s + chunk)
         lo, hi = max(0, lo_s - _TP_CONTEXT), min(n, hi_s + _TP_CONTEXT)
-        # resample_poly pads with zeros, which is right at the signal's ends (a DAC sees silence)
-        up = signal.resample_poly(audio[lo:hi], _OVERSAMPLE, 1, window=_TP_FIR)
-        up = np.abs(up[(lo_s - lo) * _OVERSAMPLE : (hi_s - lo) * _OVERSAMPLE])
+        # upfirdn pads with zeros, which is right at the signal's ends (a DAC sees silence)
+        up = signal.upfirdn(_TP_PHASES, audio[lo:hi], up=between)
+        first_out = (lo_s - lo + _TP_DELAY) * between
+        up = np.abs(up[first_out : first_out + (hi_s - lo_s) * between])
+        edges = np.arange(0, hi_s - lo_s, block)
+        maxima = np.maximum.reduceat(up, edges * between)  # faster than reshape
+        on_sample = np.maximum.reduceat(np.abs(audio[lo_s:hi_s]), edges) * _TP_ON_SAMPLE_GAIN
         first = lo_s // block
-        maxima = np.maximum.reduceat(up, np.arange(0, len(up), width))  # faster than reshape
-        out[first : first + len(maxima)] = maxima
+        out[first : first + len(maxima)] = np.maximum(maxima, on_sample)
 
 
 def _block_runs(mask: np.ndarray, block: int, n: int) -> list[tuple[int, int]]:
@@ -223,7 +256,7 @@ def _true_peak_blocks(audio: np.ndarray, block: int, floor: float = 0.0) -> np.n
     candidate = out > floor
     if candidate.any():
         # join runs less than _MERGE_GAP samples apart: one longer exact pass is cheaper than
-        # many short ones (each resample_poly call has a fixed cost)
+        # many short ones (each upfirdn call has a fixed cost)
         gap = -(-_MERGE_GAP // block)
         candidate = (
             ndimage.maximum_filter1d(candidate.view(np.int8), gap + 1, origin=-(gap // 2)) > 0
