@@ -1,6 +1,6 @@
 """Prefect flows: one book, or a folder of books overnight.
 
-Tasks are coarse (a chapter's synthesis, a chapter's mastering, the packaging) and retry;
+Tasks are coarse (a chapter: its synthesis and mastering; the packaging) and retry;
 the segment store is the real checkpoint, so a retried or restarted task redoes only what is
 missing. Every task is a thin call into `narration.pipeline`. Task caching is off on purpose:
 our own content-addressed store is the cache, and it survives across flow runs and servers.
@@ -24,18 +24,21 @@ from narration.plan import ChapterPlan
 from narration.progress import reporter
 
 
-@task(name="render-chapter", retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE)
-def render_chapter(job: pipeline.Job, chapter: ChapterPlan, host: EngineHost) -> int:
+@task(name="narrate-chapter", retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE)
+def narrate_chapter(
+    job: pipeline.Job,
+    chapter: ChapterPlan,
+    position: int,
+    host: EngineHost,
+    stream: AacStream | None,
+) -> Path:
+    """Render the chapter's missing segments (waiting on those already queued), then master it.
+
+    One task per chapter, not a render and a master task each: every task run costs Prefect's
+    server and client about 0.1 s of CPU, and a retry redoes only what is missing anyway."""
     pending = pipeline.pending_jobs(job, chapter)
     if pending:
         host.render(pending)
-    return len(pending)
-
-
-@task(name="master-chapter", retries=1, cache_policy=NO_CACHE)
-def master_chapter(
-    job: pipeline.Job, chapter: ChapterPlan, position: int, stream: AacStream | None
-) -> Path:
     path, audio = pipeline.master_chapter_audio(job, chapter)
     if stream is not None:
         stream.add(position, path, audio)  # encoded while later chapters render
@@ -85,20 +88,17 @@ def _narrate(job: pipeline.Job, started: float) -> dict[str, Any]:
     stream = pipeline.start_m4b_stream(job)
     try:
         pipeline.prefetch(job, host)
-        rendered = [
-            render_chapter.submit(quote(job), quote(c), quote(host)) for c in job.plan.chapters
+        chapters = [
+            narrate_chapter.submit(quote(job), quote(c), i, quote(host), quote(stream))
+            for i, c in enumerate(job.plan.chapters)
         ]
-        mastered = [
-            master_chapter.submit(quote(job), quote(c), i, quote(stream), wait_for=[r])
-            for i, (c, r) in enumerate(zip(job.plan.chapters, rendered, strict=True))
-        ]
-        for r in rendered:
-            r.result()
-        # Every segment is rendered: the workers go, exiting in the background (half a
-        # second each) while the last chapter is mastered, whoever started them; a later
-        # render() would start fresh ones.
-        host.close(wait=False)
-        chapter_files = [m.result() for m in mastered]
+        host.wait_idle()
+        if pipeline.all_rendered(job):
+            # The workers go, exiting in the background (half a second each) while the last
+            # chapter is mastered, whoever started them. (After a failed batch they stay for
+            # its chapter's retry; a later render() would start fresh ones anyway.)
+            host.close(wait=False)
+        chapter_files = [c.result() for c in chapters]
         outputs = package_book(quote(job), chapter_files, quote(stream))
     finally:
         if owned:

@@ -170,6 +170,12 @@ class EngineHost:
             raise EngineError(f"an engine worker process died: {exc}") from exc
         return durations
 
+    def wait_idle(self) -> None:
+        """Wait until everything queued so far has been rendered (or has failed)."""
+        with self._lock:
+            futures = list(self._inflight.values())
+        wait(futures)
+
     def close(self, wait: bool = True) -> None:
         """Stop the workers. wait=False returns at once and lets them exit in the background
         (a worker's exit takes about half a second: onnxruntime and the model unloading)."""
