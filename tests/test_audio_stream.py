@@ -204,3 +204,16 @@ class _FakeHost:
 
     def warm(self) -> None:
         self.warmed = True
+
+
+def test_the_last_segments_are_handed_out_one_by_one():
+    """Whole batches at the end left one worker idle while the other finished its batch."""
+    from narration.engines.host import _batches
+
+    jobs = list(range(40))
+    batches = _batches(jobs, 4, processes=2)
+    assert [job for batch in batches for job in batch] == jobs  # every job once, in order
+    assert [len(b) for b in batches] == [4] * 6 + [1] * 16
+    assert [len(b) for b in _batches(list(range(17)), 4, processes=2)] == [1] * 17
+    assert _batches([], 4, processes=2) == []
+    assert [len(b) for b in _batches(list(range(5)), 1, processes=2)] == [1] * 5

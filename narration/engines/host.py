@@ -63,6 +63,17 @@ def _render_batch(batch: list[RenderJob]) -> list[tuple[str, float]]:
     return done
 
 
+def _batches(jobs: list[RenderJob], size: int, processes: int) -> list[list[RenderJob]]:
+    """`jobs` in batches of `size`, except that the last few go one by one.
+
+    Nothing after the last segment can start (its chapter's mastering waits for it), so the
+    workers should run out of work together: with whole batches at the end, one worker
+    idled for up to a batch (about a second) while the other finished its own."""
+    singles = min(len(jobs), 2 * processes * size) if size > 1 else 0
+    cut = len(jobs) - singles
+    return [jobs[i : min(i + size, cut)] for i in range(0, cut, size)] + [[j] for j in jobs[cut:]]
+
+
 def _started() -> int:
     return os.getpid()  # nothing to do: submitting it makes the pool start a worker
 
@@ -120,8 +131,7 @@ class EngineHost:
                 elif job.key not in wanted:
                     fresh.append(job)
                     wanted[job.key] = None  # type: ignore[assignment]
-            for i in range(0, len(fresh), self.batch_size):
-                batch = fresh[i : i + self.batch_size]
+            for batch in _batches(fresh, self.batch_size, self.processes):
                 future = pool.submit(_render_batch, batch)
                 future.add_done_callback(self._report)
                 for job in batch:
