@@ -294,8 +294,6 @@ def _render_locked(job: Any, book: Path, settings: dict[str, Any], server: Any) 
     pipeline.remove_partial_files(job)
     host, _ = pipeline.engine_host(job)
     own_server = None
-    if server is None and not api_url_configured():
-        server = own_server = _start_server()
     with RichReporter(console) as reporter:
         progress.set_reporter(reporter)
         try:
@@ -303,6 +301,8 @@ def _render_locked(job: Any, book: Path, settings: dict[str, Any], server: Any) 
             reporter.job_started(len(job.plan.chapters), len(job.plan.segments), cached)
             host.on_segment = lambda _key, seconds: reporter.segment_rendered(seconds)
             pipeline.prefetch(job, host)
+            if server is None and not api_url_configured():  # a re-run: none started early
+                server = own_server = _start_server()
             from flows.narrate import narrate_book  # Prefect: a second's import, while they work
             from flows.server import flow_api
 
