@@ -92,8 +92,7 @@ def _narrate(job: pipeline.Job, started: float) -> dict[str, Any]:
             narrate_chapter.submit(quote(job), quote(c), i, quote(host), quote(stream))
             for i, c in enumerate(job.plan.chapters)
         ]
-        host.wait_idle()
-        if pipeline.all_rendered(job):
+        if host.wait_idle():  # prefetch queued every missing segment: all are in the store
             # The workers go, exiting in the background (half a second each) while the last
             # chapter is mastered, whoever started them. (After a failed batch they stay for
             # its chapter's retry; a later render() would start fresh ones anyway.)

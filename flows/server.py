@@ -51,6 +51,7 @@ class TemporaryServer:
             raise RuntimeError("prefect is not installed")
         self._app_dir = str(Path(spec.origin).parent.parent)
         self._log = tempfile.TemporaryFile()  # noqa: SIM115  (kept open until stop())
+        self.ready: bool | None = None  # what wait_ready() found; None: not asked yet
         self._start()
 
     def _command(self) -> list[str]:
@@ -84,6 +85,10 @@ class TemporaryServer:
 
     def wait_ready(self, timeout_s: float = _READY_TIMEOUT_S) -> bool:
         """Wait until the API answers its health check; False if the server died or hung."""
+        self.ready = self._answers(timeout_s)
+        return self.ready
+
+    def _answers(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         retries = 3
         while time.monotonic() < deadline:

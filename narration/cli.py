@@ -310,8 +310,8 @@ def _render_locked(job: Any, book: Path, settings: dict[str, Any], server: Any) 
             # of the collector's sight makes each full collection during the render cheap
             # (three of them cost 0.85 s of CPU on a 77-minute job).
             gc.freeze()
-            with flow_api(server) as api_url:
-                if server is not None and api_url is None and not api_url_configured():
+            with flow_api(server):
+                if server is not None and server.ready is False:
                     console.print(
                         "[yellow]note:[/] the temporary Prefect server did not start "
                         f"({server.log_tail()}); Prefect starts its own"

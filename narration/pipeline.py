@@ -172,12 +172,6 @@ def pending_jobs(job: Job, chapter: ChapterPlan) -> list[RenderJob]:
     return pending
 
 
-def all_rendered(job: Job) -> bool:
-    """Every segment of the plan is in the store."""
-    store = job.store
-    return all(store.has(segment.key) for segment in job.plan.segments)
-
-
 def _chapter_audio_path(job: Job, chapter: ChapterPlan) -> Path:
     fingerprint = hashlib.sha256(
         (chapter.fingerprint() + job.settings.master_settings().fingerprint()).encode()

@@ -7,7 +7,6 @@ book through the CLI pointed at it, and asks the server's API for the recorded f
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,9 @@ import httpx
 import pytest
 from conftest import run_narrate
 
+from flows.server import _free_port
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

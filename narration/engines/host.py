@@ -180,11 +180,13 @@ class EngineHost:
             raise EngineError(f"an engine worker process died: {exc}") from exc
         return durations
 
-    def wait_idle(self) -> None:
-        """Wait until everything queued so far has been rendered (or has failed)."""
+    def wait_idle(self) -> bool:
+        """Wait until everything queued so far has been rendered or has failed; True when
+        nothing failed (then every queued segment is in the store)."""
         with self._lock:
             futures = list(self._inflight.values())
-        wait(futures)
+        done, _ = wait(futures)
+        return not any(f.cancelled() or f.exception() is not None for f in done)
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers. wait=False returns at once and lets them exit in the background
