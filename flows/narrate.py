@@ -9,6 +9,7 @@ our own content-addressed store is the cache, and it survives across flow runs a
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,15 @@ def narrate_chapter(
     host: EngineHost,
     stream: AacStream | None,
 ) -> Path:
-    """Render the chapter's missing segments (waiting on those already queued), then master it.
+    """Render and master the chapter passage by passage (waiting on segments already queued),
+    each passage going to the M4B encoder as soon as it is mastered.
 
     One task per chapter, not a render and a master task each: every task run costs Prefect's
     server and client about 0.1 s of CPU, and a retry redoes only what is missing anyway."""
-    pending = pipeline.pending_jobs(job, chapter)
-    if pending:
-        host.render(pending)
-    path, audio = pipeline.master_chapter_audio(job, chapter)
+    encode = None if stream is None else partial(stream.add_passage, position)
+    path = pipeline.master_chapter_audio(job, chapter, render=host.render, on_passage=encode)
     if stream is not None:
-        stream.add(position, path, audio)  # encoded while later chapters render
+        stream.add(position, path)
     reporter().chapter_done(chapter.index, chapter.title)
     return path
 

@@ -83,7 +83,11 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
                 f"{opts['voice']!r}: give the path of a Piper voice model (.onnx)",
                 param_hint="--voice",
             )
-    master: dict[str, Any] = {"target_lufs": opts["target_lufs"], "peak_dbtp": opts["peak_dbtp"]}
+    master: dict[str, Any] = {
+        "target_lufs": opts["target_lufs"],
+        "peak_dbtp": opts["peak_dbtp"],
+        "passage_chars": opts["passage_chars"],
+    }
     return {
         "out_root": str(opts["out"]),
         "engine": opts["engine"],
@@ -187,6 +191,15 @@ def book_options(func: Any) -> Any:
     default=-19.0,
     show_default=True,
     help="Integrated loudness of each chapter (audiobook standard: -18 to -20).",
+)
+@click.option(
+    "--passage-chars",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Level the loudness per passage of about this much text (~2 min of speech, cut at "
+    "paragraph ends), so only the last passage is left to master when rendering ends; "
+    "0: per chapter.",
 )
 @click.option(
     "--peak-dbtp",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from narration.atomic import atomic_write_json
+from narration.atomic import atomic_path, atomic_write_json
 from narration.audio.aac_stream import AacStream
-from narration.audio.master import assemble_chapter, master_chapter
+from narration.audio.assemble import ChapterAssembler
+from narration.audio.master import master_chapter
 from narration.audio.package import (
     encode_chapter_files,
     encode_m4b,
@@ -37,9 +38,17 @@ from narration.engines.registry import create_engine
 from narration.errors import NarrationError
 from narration.ingest import read_book
 from narration.job_settings import FORMATS, JobSettings, book_slug, engine_host_for
-from narration.model import Book, Voice
-from narration.plan import NARRATOR, Attributor, ChapterPlan, Plan, build_plan, narration_only
-from narration.store import SegmentStore, read_manifest, write_audio, write_manifest
+from narration.model import Book, Segment, Voice
+from narration.plan import (
+    NARRATOR,
+    Attributor,
+    ChapterPlan,
+    Plan,
+    build_plan,
+    narration_only,
+    passages,
+)
+from narration.store import SegmentStore, read_manifest, write_manifest
 from narration.text.lexicon import Lexicon
 
 
@@ -126,7 +135,7 @@ def engine_host(job: Job) -> tuple[EngineHost, bool]:
 
 def prefetch(job: Job, host: EngineHost) -> int:
     """Queue every missing segment, in reading order, without waiting. Returns how many."""
-    jobs = [j for chapter in job.plan.chapters for j in pending_jobs(job, chapter)]
+    jobs = [j for chapter in job.plan.chapters for j in pending_jobs(job, chapter.segments)]
     if jobs and host.processes > 1:
         host.submit(jobs)
     return len(jobs)
@@ -160,10 +169,10 @@ def is_up_to_date(job: Job) -> bool:
     )
 
 
-def pending_jobs(job: Job, chapter: ChapterPlan) -> list[RenderJob]:
-    """The chapter's segments not yet in the store (each key once)."""
+def pending_jobs(job: Job, segments: list[Segment]) -> list[RenderJob]:
+    """The segments not yet in the store (each key once)."""
     store, seen, pending = job.store, set(), []
-    for segment in chapter.segments:
+    for segment in segments:
         if segment.key in seen or store.has(segment.key):
             continue
         seen.add(segment.key)
@@ -179,9 +188,9 @@ def _chapter_audio_path(job: Job, chapter: ChapterPlan) -> Path:
     return job.chapter_dir / f"{chapter.index:03d}-{fingerprint}.wav"
 
 
-def _pieces(job: Job, chapter: ChapterPlan) -> Iterator[tuple[np.ndarray, Any]]:
+def _pieces(job: Job, segments: list[Segment]) -> Iterator[tuple[np.ndarray, Any]]:
     store = job.store
-    for segment in chapter.segments:
+    for segment in segments:
         audio, rate = store.read(segment.key)
         if rate != job.plan.sample_rate:
             raise ValueError(
@@ -190,21 +199,46 @@ def _pieces(job: Job, chapter: ChapterPlan) -> Iterator[tuple[np.ndarray, Any]]:
         yield audio, segment.pause_after
 
 
-def master_chapter_audio(job: Job, chapter: ChapterPlan) -> tuple[Path, np.ndarray | None]:
-    """Assemble and master one chapter from the store into a file cached by its content
-    fingerprint. Returns the file and, when it was just made, the mastered samples (None when
-    it came from the cache), so whoever encodes next need not read them back."""
+def master_chapter_audio(
+    job: Job,
+    chapter: ChapterPlan,
+    *,
+    render: Callable[[list[RenderJob]], object] | None = None,
+    on_passage: Callable[[int, np.ndarray], None] | None = None,
+) -> Path:
+    """Master one chapter into a file cached by its content fingerprint, passage by passage.
+
+    For each passage (see plan.passages) its missing segments are handed to `render`, which
+    returns once they are in the store (None: they must be there already); the passage is
+    assembled, levelled and limited, given to `on_passage(index, samples)` (the M4B stream
+    encodes it while later passages render), and appended to the chapter file, which appears
+    only when complete. A chapter already in the cache is returned as it is."""
     target = _chapter_audio_path(job, chapter)
     if target.is_file():
-        return target, None
+        return target
     settings = job.settings.master_settings()
     rate = job.plan.sample_rate
-    audio = master_chapter(assemble_chapter(_pieces(job, chapter), rate, settings), rate, settings)
-    write_audio(target, audio, rate)
+    assembler = ChapterAssembler(rate, settings)
+    parts = passages(chapter.segments, settings.passage_chars) or [[]]
+    with (
+        atomic_path(target) as tmp,
+        sf.SoundFile(tmp, "w", rate, 1, "PCM_16", format="WAV") as out,
+    ):
+        for index, passage in enumerate(parts):
+            pending = pending_jobs(job, passage)
+            if pending and render is not None:
+                render(pending)
+            for audio, pause in _pieces(job, passage):
+                assembler.add(audio, pause)
+            laid = assembler.finish() if index == len(parts) - 1 else assembler.take()
+            mastered = master_chapter(laid, rate, settings)
+            if on_passage is not None:
+                on_passage(index, mastered)
+            out.write(mastered)
     for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.*"):
         if stale != target:
             stale.unlink(missing_ok=True)
-    return target, audio
+    return target
 
 
 def book_tags(job: Job) -> dict[str, str]:

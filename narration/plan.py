@@ -167,5 +167,35 @@ def build_plan(
     return Plan(book, engine_name, model_version, sample_rate, dict(voices), plans)
 
 
+_PASSAGE_ENDS = (Pause.PARAGRAPH, Pause.SECTION)
+
+
+def passages(segments: list[Segment], target_chars: int) -> list[list[Segment]]:
+    """A chapter's segments in passages of about `target_chars` of spoken text each, cut only
+    after a paragraph or a section, as even in length as those cuts allow.
+
+    Mastering levels each passage on its own as soon as its segments are rendered, so the
+    end of a job waits only for its last passage. The chapter is cut into
+    round(length / target) passages, each ending at the first paragraph end past its share;
+    a chapter without such an end, or shorter than 1.5 targets, is one passage.
+    """
+    total = sum(len(s.spoken_text) for s in segments)
+    count = round(total / target_chars) if target_chars > 0 else 1
+    if count < 2:
+        return [list(segments)] if segments else []
+    out: list[list[Segment]] = [[]]
+    done = 0  # spoken characters in the passages before the current one, and in it
+    for i, segment in enumerate(segments):
+        out[-1].append(segment)
+        done += len(segment.spoken_text)
+        share = total * len(out) / count
+        if done >= share and segment.pause_after in _PASSAGE_ENDS and i + 1 < len(segments):
+            if len(out) == count - 1:
+                out.append(list(segments[i + 1 :]))
+                return out
+            out.append([])
+    return [p for p in out if p]
+
+
 def voice_of(plan: Plan, segment: Segment) -> Voice:
     return plan.voices.get(segment.speaker, plan.voices[NARRATOR])

@@ -163,20 +163,75 @@ def test_pipeline_falls_back_to_encoding_when_the_stream_failed(chapter_files, t
     assert "encoding the chapter files instead" in caplog.text
 
 
-def test_samples_handed_over_encode_like_the_files(chapter_files, tmp_path):
-    def encoded(hand_over: bool) -> np.ndarray:
-        stream = AacStream(3, SR, tmp_path / f"work-{hand_over}")
-        for position, path in enumerate(chapter_files):
-            audio = sf.read(path, dtype="float32")[0] if hand_over else None
-            stream.add(position, path, audio)
-        streamed = stream.finish()
-        decoded, _ = decode_to_float(streamed.path)
-        stream.close()
-        return decoded
+def _passages(audio: np.ndarray, cuts: int, seed: int) -> list[np.ndarray]:
+    points = sorted(np.random.default_rng(seed).integers(1, len(audio), cuts))
+    return np.split(audio, points)
 
-    from_files, from_memory = encoded(False), encoded(True)
-    assert len(from_files) == len(from_memory)
-    np.testing.assert_allclose(from_memory, from_files, atol=1e-4)
+
+def _decoded(stream: AacStream) -> np.ndarray:
+    streamed = stream.finish()
+    decoded, _ = decode_to_float(streamed.path)
+    stream.close()
+    return decoded
+
+
+def _feed_scenario(stream: AacStream, chapter_files: list[Path], scenario: str) -> None:
+    audios = [sf.read(path, dtype="float32")[0] for path in chapter_files]
+    parts = [_passages(audio, 3, seed) for seed, audio in enumerate(audios)]
+    if scenario == "in order":
+        for position, path in enumerate(chapter_files):
+            for index, passage in enumerate(parts[position]):
+                stream.add_passage(position, index, passage)
+            stream.add(position, path)
+    elif scenario == "later chapters first":  # held or read back from their file
+        for position in (2, 1, 0):
+            for index, passage in enumerate(parts[position]):
+                stream.add_passage(position, index, passage)
+            stream.add(position, chapter_files[position])
+    elif scenario == "retried":  # a retried task masters (and hands over) its passages again
+        for position, path in enumerate(chapter_files):
+            for index, passage in enumerate(parts[position][:2]):
+                stream.add_passage(position, index, passage)
+            for index, passage in enumerate(parts[position]):
+                stream.add_passage(position, index, passage)
+            stream.add(position, path)
+    elif scenario == "file after some passages":
+        for position, path in enumerate(chapter_files):
+            stream.add_passage(position, 0, parts[position][0])
+            stream.add(position, path)
+
+
+@pytest.mark.parametrize(
+    "scenario", ["in order", "later chapters first", "retried", "file after some passages"]
+)
+def test_passages_handed_over_encode_like_the_files(scenario, chapter_files, tmp_path):
+    stream = AacStream(3, SR, tmp_path / "files")
+    for position, path in enumerate(chapter_files):
+        stream.add(position, path)
+    from_files = _decoded(stream)
+    stream = AacStream(3, SR, tmp_path / "passages")
+    _feed_scenario(stream, chapter_files, scenario)
+    from_passages = _decoded(stream)
+    assert len(from_passages) == len(from_files)
+    np.testing.assert_allclose(from_passages, from_files, atol=1e-4)
+
+
+def test_passages_ahead_of_the_encoder_are_not_held_past_the_limit(
+    chapter_files, tmp_path, monkeypatch
+):
+    from narration.audio import aac_stream
+
+    monkeypatch.setattr(aac_stream, "_HOLD_FRAMES", SR)  # one second
+    stream = AacStream(3, SR, tmp_path / "work")
+    audio = sf.read(chapter_files[2], dtype="float32")[0]
+    for index, passage in enumerate(np.array_split(audio, 6)):  # 0.7 s each
+        stream.add_passage(2, index, passage)
+    held = sum(len(a) for a in stream._passages.values())
+    assert held <= SR and 2 in stream._from_file  # the rest will come from the file
+    for position in (0, 1, 2):
+        stream.add(position, chapter_files[position])
+    total = sum(sf.info(str(p)).frames for p in chapter_files)
+    assert len(_decoded(stream)) - total in range(1024)  # nothing lost, nothing doubled
 
 
 def test_workers_and_server_start_early_only_for_a_first_run(tmp_path, monkeypatch):

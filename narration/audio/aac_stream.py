@@ -7,8 +7,11 @@ it exists. Its tee muxer writes the AAC frames twice: into an MP4 file (later re
 re-encoding, into the chaptered, tagged M4B) and as ADTS into a pipe to a second ffmpeg that
 decodes them back to PCM for a StreamingMeter (loudness and true peak), so the encoded audio is
 verified without a second pass either. (ffmpeg's own ebur128 true peak costs 6x the decode:
-it resamples everything to 192 kHz; our meter oversamples only near the limit.) Chapters may
-be added in any order; they are fed in order.
+it resamples everything to 192 kHz; our meter oversamples only near the limit.)
+
+A chapter comes as its mastered passages (`add_passage`, samples in memory) and then as its
+finished file (`add`); a chapter from the cache comes as its file alone. They may come in any
+order; they are fed in book order, so the encoder is at most one passage behind the renderer.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from narration.audio.meter import StreamingMeter
 from narration.errors import NarrationError
 
 _BLOCK_FRAMES = 1 << 16  # samples per pipe write: small enough to keep memory flat
+# Passages of chapters ahead of the one being fed are held in memory up to this many samples
+# (6 minutes at 22.05 kHz); beyond it they are read back from their chapter's file.
+_HOLD_FRAMES = 1 << 23
 # ffmpeg's AAC encoder delays its output by one frame; ADTS has no edit list to say so, so
 # the meter drops it itself and measures the same samples a player of the M4B plays.
 _AAC_PRIMING = 1024
@@ -92,9 +98,10 @@ class AacStream:
         self._levels = StreamingMeter(sample_rate, floor=10.0 ** (peak_floor_dbtp / 20.0))
         self._reader = threading.Thread(target=self._read, name="aac-meter", daemon=True)
         self._reader.start()
-        self._ready: dict[int, Path] = {}
-        self._audio: dict[int, np.ndarray | None] = {}
-        self._feeding = 0
+        self._ready: dict[int, Path] = {}  # chapters whose file is complete
+        self._passages: dict[tuple[int, int], np.ndarray] = {}  # (chapter, passage) -> samples
+        self._from_file: set[int] = set()  # chapters with a passage not held: read their file
+        self._feeding = (0, 0)  # the chapter and passage the feeder waits for or feeds
         self._frames = 0
         self._error: str | None = None
         self._aborted = False
@@ -103,63 +110,94 @@ class AacStream:
         self._feeder = threading.Thread(target=self._feed, name="aac-stream", daemon=True)
         self._feeder.start()
 
-    def add(self, position: int, path: Path, audio: np.ndarray | None = None) -> None:
-        """Chapter `position` (0-based, book order) is mastered at `path`. Its samples may come
-        along (saves decoding the file again); they are kept only for the next chapter to
-        encode or while fewer than two chapters wait, so memory stays flat."""
-        if not 0 <= position < self.chapters:
-            raise ValueError(f"chapter position {position} outside 0..{self.chapters - 1}")
+    def add_passage(self, position: int, index: int, audio: np.ndarray) -> None:
+        """Passage `index` (0-based) of chapter `position` (0-based, book order), mastered.
+        Passages must come in order within a chapter; one that was already fed (a retried
+        task masters its chapter again, to the same samples) is ignored."""
+        self._check(position)
+        if audio.ndim != 1:
+            raise NarrationError(f"chapter {position + 1}: the stream takes mono audio")
+        key = (position, index)
         with self._cond:
-            if position not in self._ready:
-                self._ready[position] = Path(path)
-                held = sum(1 for a in self._audio.values() if a is not None)
-                if audio is not None and (position == self._feeding or held < 2):
-                    self._audio[position] = audio
+            if position in self._ready or position in self._from_file or key < self._feeding:
+                return
+            held = sum(len(a) for a in self._passages.values())
+            if position == self._feeding[0] or held + len(audio) <= _HOLD_FRAMES:
+                self._passages.setdefault(key, audio)
+            else:  # keep memory flat: this and the rest of the chapter come from its file
+                self._from_file.add(position)
+                for stale in [k for k in self._passages if k[0] == position]:
+                    del self._passages[stale]
             self._cond.notify_all()
 
-    def _next(self, position: int) -> tuple[Path, np.ndarray | None] | None:
+    def add(self, position: int, path: Path) -> None:
+        """Chapter `position` is complete at `path` (a mastered chapter file). What was not
+        fed from its passages is read from there."""
+        self._check(position)
         with self._cond:
-            self._feeding = position
-            while position not in self._ready and not self._aborted:
+            self._ready.setdefault(position, Path(path))
+            self._cond.notify_all()
+
+    def _check(self, position: int) -> None:
+        if not 0 <= position < self.chapters:
+            raise ValueError(f"chapter position {position} outside 0..{self.chapters - 1}")
+
+    def _next(self, position: int, index: int) -> np.ndarray | Path | None:
+        """The samples of the passage to feed next, or the chapter's file to feed the rest
+        from, or None when the stream was aborted."""
+        key = (position, index)
+        with self._cond:
+            self._feeding = key
+            while key not in self._passages and position not in self._ready:
+                if self._aborted:
+                    return None
                 self._cond.wait()
             if self._aborted:
                 return None
-            return self._ready[position], self._audio.pop(position, None)
+            if key in self._passages:
+                self._feeding = (position, index + 1)  # a copy of this one is ignored now
+                return self._passages.pop(key)
+            for stale in [k for k in self._passages if k[0] == position]:
+                del self._passages[stale]
+            return self._ready[position]
 
     def _feed(self) -> None:
         pipe = self._encoder.stdin
         assert pipe is not None
         try:
             for position in range(self.chapters):
-                chapter = self._next(position)
-                if chapter is None:
-                    return
-                path, audio = chapter
-                if audio is None:
-                    self._feed_file(pipe, path)
+                fed, index = 0, 0  # samples of this chapter fed, passages fed
+                while (item := self._next(position, index)) is not None:
+                    if isinstance(item, Path):
+                        self._feed_file(pipe, item, fed)
+                        break
+                    self._feed_samples(pipe, item)
+                    fed, index = fed + len(item), index + 1
                 else:
-                    self._feed_samples(pipe, path, audio)
+                    return  # aborted
         except (OSError, RuntimeError, NarrationError) as exc:  # RuntimeError: soundfile
             self._error = str(exc)
         finally:
             with contextlib.suppress(OSError):  # a broken pipe: the encoder's error says why
                 pipe.close()
 
-    def _feed_samples(self, pipe: IO[bytes], path: Path, audio: np.ndarray) -> None:
-        if audio.ndim != 1:
-            raise NarrationError(f"{path}: the stream takes mono audio, not {audio.shape}")
+    def _feed_samples(self, pipe: IO[bytes], audio: np.ndarray) -> None:
         for start in range(0, len(audio), _BLOCK_FRAMES):
             block = audio[start : start + _BLOCK_FRAMES]
             pipe.write(np.asarray(block, dtype="<f4").tobytes())
             self._frames += len(block)
 
-    def _feed_file(self, pipe: IO[bytes], path: Path) -> None:
+    def _feed_file(self, pipe: IO[bytes], path: Path, start: int) -> None:
+        """The chapter file from sample `start` on (what its passages did not feed)."""
         with sf.SoundFile(str(path)) as audio:
             if audio.samplerate != self.sample_rate or audio.channels != 1:
                 raise NarrationError(
                     f"{path}: {audio.samplerate} Hz x {audio.channels} channels, the stream "
                     f"takes {self.sample_rate} Hz mono"
                 )
+            if start > audio.frames:
+                raise NarrationError(f"{path}: shorter than the passages fed from it")
+            audio.seek(start)
             for block in audio.blocks(_BLOCK_FRAMES, dtype="float32"):
                 pipe.write(block.astype("<f4", copy=False).tobytes())
                 self._frames += len(block)

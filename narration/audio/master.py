@@ -21,13 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
+from narration.audio.assemble import assemble_chapter, room_tone
 from narration.audio.limiter import (
     _apply_gain_and_limit,
     _limiter_block,
@@ -81,6 +79,10 @@ class MasterSettings:
     fade_s: float = 0.005  # raised-cosine fade at each piece's edges (no clicks)
     limiter_lookahead_s: float = 0.005  # attack ramp length
     limiter_release_db_per_s: float = 40.0  # gain recovery speed after a peak
+    # Loudness is levelled per passage of about this much spoken text (~2 minutes), cut at
+    # paragraph ends (narration.plan.passages); 0: per chapter. A passage is mastered as soon
+    # as its segments are rendered, so only the book's last passage is left at the end.
+    passage_chars: int = 2000
 
     @property
     def ceiling_dbtp(self) -> float:
@@ -105,125 +107,6 @@ class MasterSettings:
 
 def _db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
-
-
-# --------------------------------------------------------------------------------- assembly
-
-
-_ROOM_TONE_LOOP_S = 23.0  # long enough that nobody hears a loop in noise at -66 dBFS
-_ROOM_TONE_SEAM_S = 0.05  # crossfade that makes the loop seamless
-
-
-@lru_cache(maxsize=8)
-def _room_tone_loop(sample_rate: int, dbfs: float, cutoff_hz: float, seed: int) -> np.ndarray:
-    """A seamless loop of low-passed noise at `dbfs` RMS (read-only; tile it)."""
-    sos = signal.butter(2, cutoff_hz, fs=sample_rate, output="sos")
-    impulse = np.zeros(sample_rate)
-    impulse[0] = 1.0
-    # white noise of unit variance comes out with variance sum(h^2): scale for the target RMS
-    noise_rms = np.sqrt(np.sum(signal.sosfilt(sos, impulse) ** 2))
-    loop = round(_ROOM_TONE_LOOP_S * sample_rate)
-    seam = round(_ROOM_TONE_SEAM_S * sample_rate)
-    rng = np.random.default_rng(seed)
-    settle = sample_rate // 10  # filter output before this is discarded: the filter settles
-    noise = signal.sosfilt(sos, rng.standard_normal(settle + loop + seam))[settle:]
-    noise *= _db_to_gain(dbfs) / noise_rms
-    # equal-power crossfade of the run-out into the start: the loop's end flows into its head
-    fade = np.sin(np.linspace(0.0, np.pi / 2, seam))
-    noise[:seam] = noise[:seam] * fade + noise[loop:] * fade[::-1]
-    out = noise[:loop].astype(np.float32)
-    out.flags.writeable = False
-    return out
-
-
-def room_tone(n_samples: int, sample_rate: int, settings: MasterSettings) -> np.ndarray:
-    """Deterministic low-passed noise at `room_tone_dbfs` RMS: the floor between words.
-
-    A cached loop is tiled (generating and filtering fresh noise for an hour-long chapter
-    cost a third of a second per 18 minutes, every chapter)."""
-    loop = _room_tone_loop(
-        sample_rate,
-        settings.room_tone_dbfs,
-        settings.room_tone_cutoff_hz,
-        settings.room_tone_seed,
-    )
-    return np.resize(loop, n_samples)  # a fresh, writable array, the loop repeated
-
-
-def _trim(piece: np.ndarray, threshold: float, keep: int) -> tuple[np.ndarray, int, int] | None:
-    """Cut padding beyond `keep` samples of the first/last audible sample; None if all quiet.
-
-    Returns the trimmed piece and how many quiet samples it still has at its head and tail.
-    """
-    loud = np.abs(piece) > threshold
-    if not loud.any():
-        return None
-    first = int(np.argmax(loud))
-    last = len(piece) - 1 - int(np.argmax(loud[::-1]))
-    start, stop = max(0, first - keep), min(len(piece), last + 1 + keep)
-    return piece[start:stop].copy(), first - start, stop - (last + 1)
-
-
-def _fade_edges(piece: np.ndarray, fade: int) -> None:
-    fade = min(fade, len(piece) // 2)
-    if fade < 2:
-        return
-    ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
-    piece[:fade] *= ramp
-    piece[-fade:] *= ramp[::-1]
-
-
-def assemble_chapter(
-    pieces: Iterable[tuple[np.ndarray, Pause]],
-    sample_rate: int,
-    settings: MasterSettings | None = None,
-) -> np.ndarray:
-    """Join a chapter's rendered pieces with set pauses over a continuous room-tone bed.
-
-    Each piece's padding (Piper adds some) is trimmed to `edge_keep_s` around its first and last
-    audible sample, so the silence from one piece's last sound to the next piece's first sound
-    is exactly its pause. The chapter starts with `head_s` and ends with `tail_s` of room tone
-    (the tail replaces the last piece's pause). A piece with no audible sample adds nothing, but
-    its pause still counts: the longer of it and the pending pause is used. The bed runs under
-    the whole chapter, so there is never digital silence, even inside a piece.
-    """
-    settings = settings or MasterSettings()
-    threshold = _db_to_gain(settings.trim_threshold_dbfs)
-    keep = round(settings.edge_keep_s * sample_rate)
-    fade = round(settings.fade_s * sample_rate)
-    kept: list[tuple[np.ndarray, int, int, float]] = []  # piece, quiet head, quiet tail, pause
-    pending_pause_s = 0.0
-    for audio, pause in pieces:
-        trimmed = _trim(_mono_float32(audio), threshold, keep)
-        if trimmed is None:
-            pending_pause_s = max(pending_pause_s, settings.pause_s(pause))
-            continue
-        if kept and pending_pause_s:
-            last = kept[-1]
-            kept[-1] = (last[0], last[1], last[2], max(last[3], pending_pause_s))
-        pending_pause_s = 0.0
-        piece, quiet_head, quiet_tail = trimmed
-        _fade_edges(piece, fade)
-        kept.append((piece, quiet_head, quiet_tail, settings.pause_s(pause)))
-
-    head = round(settings.head_s * sample_rate)
-    tail = round(settings.tail_s * sample_rate)
-    layout: list[tuple[int, np.ndarray]] = []  # (offset, piece)
-    cursor = max(0, head - kept[0][1]) if kept else head
-    for i, (piece, _quiet_head, quiet_tail, pause_s) in enumerate(kept):
-        layout.append((cursor, piece))
-        cursor += len(piece)
-        if i + 1 < len(kept):
-            gap = round(pause_s * sample_rate) - quiet_tail - kept[i + 1][1]
-        else:
-            gap = tail - quiet_tail
-        cursor += max(0, gap)
-    if not kept:
-        cursor += tail
-    out = room_tone(cursor, sample_rate, settings)
-    for offset, piece in layout:
-        out[offset : offset + len(piece)] += piece
-    return out
 
 
 class _LoudnessModel:
@@ -251,13 +134,16 @@ class _LoudnessModel:
 
     def lufs(self, gain_db: float, peaks: np.ndarray, limit_db: float) -> float:
         threshold = _db_to_gain(limit_db) / _db_to_gain(gain_db)
-        reduction = _plan_reduction_db(
-            peaks, threshold, self.block, self.sample_rate, self.settings
-        )
+        plan = _plan_reduction_db(peaks, threshold, self.block, self.sample_rate, self.settings)
         energy = self.energy * 10.0 ** (gain_db / 10.0)
-        if reduction is not None:
-            energy = energy * 10.0 ** (-reduction / 10.0)
-        prefix = np.concatenate([[0.0], np.cumsum(energy)])
+        if plan is not None:
+            # Summed in the same order over the same products as with a dense plan: a sum
+            # reordered to apply the gain after it, or to add only the windows' change, differs
+            # in its last bits, which moves the solved gain and a few samples of the output.
+            energy *= plan.spread(10.0 ** (-plan.reduction_db / 10.0), 1.0)
+        prefix = np.empty(len(energy) + 1)
+        prefix[0] = 0.0
+        np.cumsum(energy, out=prefix[1:])
         return _gated_loudness((prefix[self.hi] - prefix[self.lo]) / self.length)
 
     def solve(self, target: float, gain_db: float, peaks: np.ndarray, limit_db: float) -> float:
@@ -339,6 +225,7 @@ __all__ = [
     "MasterSettings",
     "assemble_chapter",
     "integrated_lufs",
+    "room_tone",
     "master_chapter",
     "measure",
     "true_peak_dbtp",
