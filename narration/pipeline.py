@@ -48,7 +48,7 @@ from narration.plan import (
     narration_only,
     passages,
 )
-from narration.store import SegmentStore, read_manifest, write_manifest
+from narration.store import SegmentStore, read_manifest, to_pcm16, write_manifest
 from narration.text.lexicon import Lexicon
 
 
@@ -234,7 +234,7 @@ def master_chapter_audio(
             mastered = master_chapter(laid, rate, settings)
             if on_passage is not None:
                 on_passage(index, mastered)
-            out.write(mastered)
+            out.write(to_pcm16(mastered))
     for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.*"):
         if stale != target:
             stale.unlink(missing_ok=True)

@@ -80,3 +80,18 @@ def test_manifest_round_trip(tmp_path):
     ]
     write_manifest(tmp_path / "plan.parquet", rows)
     assert read_manifest(tmp_path / "plan.parquet") == rows
+
+
+def test_pcm16_conversion_is_the_one_libsndfile_makes(tmp_path):
+    import soundfile as sf
+
+    from narration.store import to_pcm16
+
+    rng = np.random.default_rng(3)
+    audio = (rng.standard_normal(50_000) * 0.4).astype(np.float32)
+    audio[:6] = [1.0, -1.0, 0.5 / 32768, -0.5 / 32768, 32767.5 / 32768, -32768.5 / 32768]
+    clipped = np.clip(audio, -1.0, 1.0)
+    sf.write(tmp_path / "ref.wav", clipped, 22050, subtype="PCM_16", format="WAV")
+    reference, _ = sf.read(tmp_path / "ref.wav", dtype="int16")
+    np.testing.assert_array_equal(to_pcm16(clipped), reference)
+    assert to_pcm16(np.array([1.7, -2.0], dtype=np.float32)).tolist() == [32767, -32768]

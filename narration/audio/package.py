@@ -198,7 +198,10 @@ def _encode_mp4(
         meta_tags["media_type"] = "2"  # iTunes stik 2: Audiobook
     meta = folder / "ffmetadata.txt"
     meta.write_text(ffmetadata_text(marks if audiobook else [], meta_tags), encoding="utf-8")
-    args = [*inputs, "-i", str(meta)]
+    # With more than one input, ffmpeg 5 reads each in a thread of its own that hands packets
+    # over through a queue of 8: copying a book's AAC (a packet per 1024 samples) then wakes a
+    # thread per packet, and the remux of an 83-minute book took 0.50 s instead of 0.24 s.
+    args = ["-thread_queue_size", "1024", *inputs, "-i", str(meta)]
     maps = ["-map", "0:a:0", "-map_metadata", "1", "-map_chapters", "1" if audiobook else "-1"]
     if cover:
         cover_path, _mime = cover_file(cover, cover_mime, folder)
