@@ -113,6 +113,8 @@ def _narrate(job: pipeline.Job, started: float) -> dict[str, Any]:
         "segments": len(segments),
         "segments_rendered": host.rendered,
     }
+    if stream is not None and stream.result is not None:  # measured on the encoded M4B
+        stats.update(stream.result.levels())
     pipeline.write_state(job, outputs, stats)
     logger.info("built %s: %.1f min audio in %.1f s", outputs, audio_s / 60, wall_s)
     return {"outputs": [str(p) for p in outputs], **stats}

@@ -245,7 +245,19 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
     audio_s = summary["audio_s"]
     console.print(
         f"[green]done:[/] {audio_s / 60:.1f} min of audio in {wall_s:.1f} s "
-        f"({audio_s / max(wall_s, 1e-9):.1f}x real time) -> {', '.join(summary['outputs'])}"
+        f"({audio_s / max(wall_s, 1e-9):.1f}x real time){_levels(summary)} -> "
+        f"{', '.join(summary['outputs'])}"
+    )
+
+
+def _levels(summary: dict[str, Any]) -> str:
+    """The M4B's loudness and true peak as measured on its decoded audio, when they were."""
+    if "m4b_integrated_lufs" not in summary:
+        return ""
+    at_most = "<= " if summary["m4b_true_peak_is_bound"] else ""
+    return (
+        f", {summary['m4b_integrated_lufs']:.1f} LUFS, "
+        f"true peak {at_most}{summary['m4b_true_peak_dbtp']:.1f} dBTP"
     )
 
 

@@ -110,6 +110,24 @@ def test_remuxed_stream_matches_a_batch_encode(coder, chapter_files, tmp_path):
     np.testing.assert_allclose(a, b, atol=1e-4)  # one encoder, one coder: the same frames
 
 
+@pytest.mark.parametrize(("floor_dbtp", "is_bound"), [(-30.0, False), (-1.0, True)])
+def test_the_measured_peak_says_when_it_is_only_a_bound(
+    floor_dbtp, is_bound, chapter_files, tmp_path
+):
+    stream = AacStream(3, SR, tmp_path / "work", peak_floor_dbtp=floor_dbtp)
+    for position, path in enumerate(chapter_files):
+        stream.add(position, path)
+    streamed = stream.finish()
+    real = true_peak_dbtp(decode_to_float(streamed.path)[0], SR)  # about -10.5 dBTP
+    stream.close()
+    assert stream.result is streamed and streamed.true_peak_is_bound is is_bound
+    if is_bound:
+        assert real <= streamed.true_peak_dbtp <= floor_dbtp + 1e-3
+    else:
+        assert streamed.true_peak_dbtp == pytest.approx(real, abs=0.1)
+    assert streamed.levels()["m4b_true_peak_is_bound"] is is_bound
+
+
 def test_a_stream_over_the_peak_limit_or_of_the_wrong_length_is_not_used(chapter_files, tmp_path):
     fake = tmp_path / "fake.m4a"
     fake.write_bytes(b"not used")

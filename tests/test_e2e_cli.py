@@ -96,6 +96,14 @@ def test_sample_book_becomes_a_chaptered_mastered_m4b(sample_run):
     state = json.loads((book_dir / "build.json").read_text())
     assert 180 <= state["audio_s"] <= 330  # the sample is meant to be 3 to 5 minutes
     assert "done:" in result.stderr and "real time" in result.stderr
+    # the levels the job measured while encoding agree with a measurement of the finished file
+    audio = decoded(m4b, RATE)
+    assert state["m4b_integrated_lufs"] == pytest.approx(loudness_lufs(audio), abs=0.2)
+    if state["m4b_true_peak_is_bound"]:
+        assert peak_dbtp(audio) <= state["m4b_true_peak_dbtp"] + 0.05
+    else:
+        assert state["m4b_true_peak_dbtp"] == pytest.approx(peak_dbtp(audio), abs=0.2)
+    assert f"{state['m4b_integrated_lufs']:.1f} LUFS" in result.stderr
 
 
 def test_manifest_lists_every_segment_with_duration(sample_run):

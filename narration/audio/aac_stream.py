@@ -49,6 +49,15 @@ class StreamedAac:
     seconds: float
     integrated_lufs: float
     true_peak_dbtp: float
+    true_peak_is_bound: bool = False  # the meter's floor: the real peak is at most this
+
+    def levels(self) -> dict[str, float | bool]:
+        """The encoded book's measured levels, as build.json records them."""
+        return {
+            "m4b_integrated_lufs": round(self.integrated_lufs, 2),
+            "m4b_true_peak_dbtp": round(self.true_peak_dbtp, 2),
+            "m4b_true_peak_is_bound": self.true_peak_is_bound,
+        }
 
 
 class AacStream:
@@ -106,6 +115,8 @@ class AacStream:
         self._error: str | None = None
         self._aborted = False
         self.finished = False  # finish() was called: the stream cannot be used again
+        self.result: StreamedAac | None = None  # what finish() measured
+        self._floor_dbtp = peak_floor_dbtp
         self._cond = threading.Condition()
         self._feeder = threading.Thread(target=self._feed, name="aac-stream", daemon=True)
         self._feeder.start()
@@ -231,12 +242,15 @@ class AacStream:
         if meter_rc != 0:
             detail = last_error_line(self._log_text(1), meter_rc)
             raise NarrationError(f"ffmpeg failed while decoding the encoded book: {detail}")
-        return StreamedAac(
+        peak = self._levels.true_peak_dbtp()
+        self.result = StreamedAac(
             path=self.path,
             seconds=self._frames / self.sample_rate,
             integrated_lufs=self._levels.integrated_lufs(),
-            true_peak_dbtp=self._levels.true_peak_dbtp(),
+            true_peak_dbtp=peak,
+            true_peak_is_bound=peak <= self._floor_dbtp + 1e-3,
         )
+        return self.result
 
     def _log_text(self, index: int) -> str:
         log = self._logs[index]
