@@ -177,7 +177,9 @@ def passages(segments: list[Segment], target_chars: int) -> list[list[Segment]]:
     Mastering levels each passage on its own as soon as its segments are rendered, so the
     end of a job waits only for its last passage. The chapter is cut into
     round(length / target) passages, each ending at the first paragraph end past its share;
-    a chapter without such an end, or shorter than 1.5 targets, is one passage.
+    a chapter without such an end, or shorter than 1.5 targets, is one passage. No passage
+    is cut off shorter than a quarter of the target (a long last paragraph would leave a
+    sentence or two to be levelled on their own): it stays with the one before.
     """
     total = sum(len(s.spoken_text) for s in segments)
     count = round(total / target_chars) if target_chars > 0 else 1
@@ -189,7 +191,9 @@ def passages(segments: list[Segment], target_chars: int) -> list[list[Segment]]:
         out[-1].append(segment)
         done += len(segment.spoken_text)
         share = total * len(out) / count
-        if done >= share and segment.pause_after in _PASSAGE_ENDS and i + 1 < len(segments):
+        rest = total - done
+        cut = done >= share and segment.pause_after in _PASSAGE_ENDS and rest >= target_chars / 4
+        if cut and i + 1 < len(segments):
             if len(out) == count - 1:
                 out.append(list(segments[i + 1 :]))
                 return out

@@ -45,6 +45,8 @@ def test_passages_cut_only_at_paragraph_ends_into_even_shares():
         (100, [Pause.SENTENCE] * 40, 1000, 1),  # no paragraph end to cut at
         (100, [Pause.PARAGRAPH] * 40, 0, 1),  # passages off
         (100, [], 1000, 0),  # nothing to say
+        # a paragraph end past the first share, but only 200 characters left after it
+        (100, [Pause.SENTENCE] * 15 + [Pause.PARAGRAPH] + [Pause.SENTENCE] * 2, 1000, 1),
     ],
 )
 def test_chapters_that_stay_one_passage(chars, pauses, target, expected):
