@@ -1,4 +1,6 @@
-"""Chapter assembly and mastering: pauses of set lengths, room tone, loudness, true-peak limiting.
+"""Mastering: loudness normalisation and true-peak limiting of assembled audio (a chapter, or a
+passage of one: see narration.plan.passages). Assembly (pauses of set lengths over room tone)
+is narration.audio.assemble, re-exported here.
 
 Pure numpy on mono float32 arrays; the sample rate is always passed explicitly.
 
