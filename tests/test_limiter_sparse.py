@@ -14,7 +14,12 @@ import pytest
 from scipy import ndimage
 
 from narration.audio import meter
-from narration.audio.limiter import _apply_gain_and_limit, _limiter_block, _plan_reduction_db
+from narration.audio.limiter import (
+    _apply_block_gains,
+    _apply_gain_and_limit,
+    _limiter_block,
+    _plan_reduction_db,
+)
 from narration.audio.master import MasterSettings, _LoudnessModel
 
 SR = 22050
@@ -54,13 +59,8 @@ def dense_apply(
         return padded[:n], np.zeros(0, dtype=np.int64)
     block_gain = (10.0 ** (-reduction / 20.0)).astype(np.float32)
     rows = np.flatnonzero(ndimage.maximum_filter1d(reduction, size=3) > 0)
-    offset = (np.arange(BLOCK, dtype=np.float32) + 0.5) / BLOCK - 0.5
-    to_prev, to_next = np.maximum(-offset, 0.0), np.maximum(offset, 0.0)
-    prev_gain = block_gain[np.maximum(rows - 1, 0)][:, None]
-    next_gain = block_gain[np.minimum(rows + 1, blocks - 1)][:, None]
-    own_gain = block_gain[rows][:, None]
-    sample_gain = own_gain * (1.0 - to_prev - to_next) + prev_gain * to_prev + next_gain * to_next
-    padded.reshape(blocks, BLOCK)[rows] *= sample_gain
+    # the per-sample interpolation is shared: the sparse change is in the plan and the rows
+    _apply_block_gains(padded, block_gain, rows, BLOCK)
     return padded[:n], rows
 
 

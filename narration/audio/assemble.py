@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import signal
 
+from narration.audio.limiter import _db_to_gain
 from narration.audio.meter import _mono_float32
 from narration.model import Pause
 
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 
 _ROOM_TONE_LOOP_S = 23.0  # long enough that nobody hears a loop in noise at -66 dBFS
 _ROOM_TONE_SEAM_S = 0.05  # crossfade that makes the loop seamless
-
-
-def _db_to_gain(db: float) -> float:
-    return float(10.0 ** (db / 20.0))
 
 
 @lru_cache(maxsize=8)

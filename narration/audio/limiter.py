@@ -144,6 +144,16 @@ def _apply_gain_and_limit(
     near[1:] |= reduced[:-1]
     near[:-1] |= reduced[1:]
     rows = np.flatnonzero(near)
+    _apply_block_gains(padded, block_gain, rows, block)
+    return padded[:n], rows
+
+
+def _apply_block_gains(
+    padded: np.ndarray, block_gain: np.ndarray, rows: np.ndarray, block: int
+) -> None:
+    """Scale the blocks `rows` of `padded` (whole blocks) in place by the per-block gains,
+    interpolated per sample between block centres."""
+    blocks = len(block_gain)
     # Sample o of a block sits at (o + 0.5) / block - 0.5 blocks from its centre: the first
     # half interpolates towards the previous block's gain, the second towards the next one's.
     offset = (np.arange(block, dtype=np.float32) + 0.5) / block - 0.5
@@ -152,9 +162,7 @@ def _apply_gain_and_limit(
     next_gain = block_gain[np.minimum(rows + 1, blocks - 1)][:, None]
     own_gain = block_gain[rows][:, None]
     sample_gain = own_gain * (1.0 - to_prev - to_next) + prev_gain * to_prev + next_gain * to_next
-    matrix = padded.reshape(blocks, block)
-    matrix[rows] *= sample_gain
-    return padded[:n], rows
+    padded.reshape(blocks, block)[rows] *= sample_gain
 
 
 def _output_peak(

@@ -30,6 +30,7 @@ import numpy as np
 from narration.audio.assemble import assemble_chapter, room_tone
 from narration.audio.limiter import (
     _apply_gain_and_limit,
+    _db_to_gain,
     _limiter_block,
     _output_peak,
     _plan_reduction_db,
@@ -105,10 +106,6 @@ class MasterSettings:
             {"v": _ALGORITHM_VERSION, **asdict(self)}, sort_keys=True, separators=(",", ":")
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def _db_to_gain(db: float) -> float:
-    return float(10.0 ** (db / 20.0))
 
 
 class _LoudnessModel:
