@@ -110,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     measured_base = measure_base_median_f0_hz(
         lambda text: _synthesize(piper_voice, text, 1.0), BUNDLED_SAMPLE_RATE
     )
-    voices = [BUNDLED_VOICE, *derive_variants(BUNDLED_VOICE, BUNDLED_MEDIAN_F0_HZ)]
+    voices = [
+        BUNDLED_VOICE,
+        *derive_variants(BUNDLED_VOICE, BUNDLED_MEDIAN_F0_HZ, pace_param="length_scale"),
+    ]
     _synthesize(piper_voice, "Warm up.", 1.0)
     rows = [measure_variant(piper_voice, voice, sentences) for voice in voices]
 

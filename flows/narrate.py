@@ -9,6 +9,9 @@ our own content-addressed store is the cache, and it survives across flow runs a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,10 +22,25 @@ from prefect.utilities.annotations import quote
 
 from narration import pipeline
 from narration.audio.aac_stream import AacStream
-from narration.engines.host import EngineHost, release_host
+from narration.job_settings import open_renderer, resolve_settings
 from narration.joblock import job_lock
 from narration.plan import ChapterPlan
 from narration.progress import reporter
+from narration.render.router import Renderer
+
+# A renderer its caller already started (the CLI starts the workers before it even reads the
+# book): scoped to the caller's `with rendering_with(...)`, never process-wide.
+_PROVIDED: ContextVar[Renderer | None] = ContextVar("narration_renderer", default=None)
+
+
+@contextmanager
+def rendering_with(renderer: Renderer) -> Iterator[None]:
+    """Flows called inside this block render with `renderer` (its owner closes it)."""
+    token = _PROVIDED.set(renderer)
+    try:
+        yield
+    finally:
+        _PROVIDED.reset(token)
 
 
 @task(name="narrate-chapter", retries=2, retry_delay_seconds=3, cache_policy=NO_CACHE)
@@ -30,7 +48,7 @@ def narrate_chapter(
     job: pipeline.Job,
     chapter: ChapterPlan,
     position: int,
-    host: EngineHost,
+    renderer: Renderer,
     stream: AacStream | None,
 ) -> Path:
     """Render and master the chapter passage by passage (waiting on segments already queued),
@@ -39,7 +57,7 @@ def narrate_chapter(
     One task per chapter, not a render and a master task each: every task run costs Prefect's
     server and client about 0.1 s of CPU, and a retry redoes only what is missing anyway."""
     encode = None if stream is None else partial(stream.add_passage, position)
-    path = pipeline.master_chapter_audio(job, chapter, render=host.render, on_passage=encode)
+    path = pipeline.master_chapter_audio(job, chapter, render=renderer.render, on_passage=encode)
     if stream is not None:
         stream.add(position, path)
     reporter().chapter_done(chapter.index, chapter.title)
@@ -60,7 +78,7 @@ def package_book(
 def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Narrate one book into out_root/<book>/ and return a summary of what was built."""
     started = time.monotonic()
-    job_settings = pipeline.JobSettings(**(settings or {}))
+    job_settings = resolve_settings(pipeline.JobSettings(**(settings or {})))
     job = pipeline.prepare_job(book_path, job_settings)
     with job_lock(job.out_dir):  # one job per book folder (re-entrant: the CLI holds it too)
         return _narrate(job, started)
@@ -80,28 +98,34 @@ def _narrate(job: pipeline.Job, started: float) -> dict[str, Any]:
         cached,
     )
 
-    host, owned = pipeline.engine_host(job)
-    if owned:  # nobody else is writing into this store: temp files are leftovers of a kill
+    renderer = _PROVIDED.get()
+    owned = renderer is None
+    if renderer is None:  # nobody else is writing into this store: temp files are leftovers
         pipeline.remove_partial_files(job)
-    if host.on_segment is None:
-        host.on_segment = lambda _key, seconds: reporter().segment_rendered(seconds)
+        renderer = open_renderer(job.settings, job.book_path)
+    if renderer.on_segment is None:
+        renderer.on_segment = lambda _key, seconds: reporter().segment_rendered(seconds)
     stream = pipeline.start_m4b_stream(job)
+    render_stats: dict[str, Any] | None = None
     try:
-        pipeline.prefetch(job, host)
+        pipeline.prefetch(job, renderer)
         chapters = [
-            narrate_chapter.submit(quote(job), quote(c), i, quote(host), quote(stream))
+            narrate_chapter.submit(quote(job), quote(c), i, quote(renderer), quote(stream))
             for i, c in enumerate(job.plan.chapters)
         ]
-        if host.wait_idle():  # prefetch queued every missing segment: all are in the store
+        if renderer.wait_idle():  # prefetch queued every missing segment: all are stored
             # The workers go, exiting in the background (half a second each) while the last
             # chapter is mastered, whoever started them. (After a failed batch they stay for
-            # its chapter's retry; a later render() would start fresh ones anyway.)
-            host.close(wait=False)
+            # its chapter's retry.)
+            render_stats = renderer.stats()
+            renderer.close(wait=False)
         chapter_files = [c.result() for c in chapters]
         outputs = package_book(quote(job), chapter_files, quote(stream))
+        if render_stats is None:  # a failed batch was retried by its chapter's task
+            render_stats = renderer.stats()
     finally:
         if owned:
-            release_host(host)
+            renderer.close()
         if stream is not None:
             stream.abort()  # after packaging this only removes leftovers
     pipeline.write_manifest_for(job)
@@ -111,7 +135,8 @@ def _narrate(job: pipeline.Job, started: float) -> dict[str, Any]:
         "audio_s": round(audio_s, 3),
         "wall_s": round(wall_s, 3),
         "segments": len(segments),
-        "segments_rendered": host.rendered,
+        "segments_rendered": sum(r["segments_rendered"] for r in render_stats.values()),
+        "render": render_stats,
     }
     if stream is not None and stream.result is not None:  # measured on the encoded M4B
         stats.update(stream.result.levels())

@@ -14,6 +14,7 @@ import gc
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,16 +74,46 @@ def app() -> None:
     """
 
 
-def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
-    engine_options: dict[str, Any] = {}
+def _option_value(text: str) -> Any:
+    """An --engine-option value: a TOML scalar (3, 0.5, true, "x"), else the text itself."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _engine_options(opts: dict[str, Any], narration: str, dialogue: str) -> dict[str, Any]:
+    """Each routed engine's options: the config file's [engines.<name>], then the command
+    line's --engine-option NAME.KEY=VALUE, then --voice for the narration engine."""
+    from narration import config
+
+    options: dict[str, dict[str, Any]] = {}
+    for spec in opts["engine_option"]:
+        target, equals, value = spec.partition("=")
+        name, dot, key = target.rpartition(".")
+        if not (dot and equals and name and key):
+            raise click.BadParameter(f"{spec!r}: use ENGINE.KEY=VALUE", param_hint="-O")
+        options.setdefault(name, {})[key] = _option_value(value)
+    merged = {}
+    for name in dict.fromkeys([narration, dialogue, *options]):
+        merged[name] = {**config.engine_options(name), **options.get(name, {})}
     if opts["voice"]:
-        if opts["voice"].endswith(".onnx"):
-            engine_options["model_path"] = str(Path(opts["voice"]).resolve())
-        else:
+        if not opts["voice"].endswith(".onnx"):
             raise click.BadParameter(
                 f"{opts['voice']!r}: give the path of a Piper voice model (.onnx)",
                 param_hint="--voice",
             )
+        merged.setdefault(narration, {})["model_path"] = str(Path(opts["voice"]).resolve())
+    return merged
+
+
+def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
+    from narration import config
+
+    narration = opts["narration_engine"] or opts["engine"] or config.role_engine("narration")
+    dialogue = opts["dialogue_engine"] or opts["engine"] or config.role_engine("dialogue")
     master: dict[str, Any] = {
         "target_lufs": opts["target_lufs"],
         "peak_dbtp": opts["peak_dbtp"],
@@ -90,8 +121,9 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
     }
     return {
         "out_root": str(opts["out"]),
-        "engine": opts["engine"],
-        "engine_options": engine_options,
+        "narration_engine": narration,
+        "dialogue_engine": dialogue,
+        "engine_options": _engine_options(opts, narration, dialogue),
         "processes": opts["processes"],
         "chapters": parse_chapters(opts["chapters"]),
         "notes": opts["notes"],
@@ -151,12 +183,34 @@ def book_options(func: Any) -> Any:
 @click.argument("book", type=click.Path(path_type=Path))
 @book_options
 @click.option("--voice", metavar="VOICE", help="Narrator voice: a Piper .onnx model path.")
-@click.option("--engine", default="piper", show_default=True, help="Synthesis engine plugin.")
+@click.option(
+    "--engine",
+    metavar="NAME",
+    help="Engine for everything (see `narrate engines`) [default: auto, per role].",
+)
+@click.option(
+    "--narration-engine",
+    metavar="NAME",
+    help="Engine for narration [default: the config file's, else auto: the best usable one].",
+)
+@click.option(
+    "--dialogue-engine",
+    metavar="NAME",
+    help="Engine for quoted speech [default: the config file's, else auto].",
+)
+@click.option(
+    "--engine-option",
+    "-O",
+    "engine_option",
+    multiple=True,
+    metavar="ENGINE.KEY=VALUE",
+    help="An engine option, e.g. -O chattts.device=cpu (repeatable; wins over the config).",
+)
 @click.option(
     "--processes",
     "-j",
     type=click.IntRange(1, 64),
-    help="Engine worker processes [default: the engine's choice, one per core].",
+    help="Worker processes for CPU engines [default: the engine's choice, one per core].",
 )
 @click.option(
     "--format",
@@ -221,13 +275,10 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
     # the planning make ~350,000 objects that live to the end, and collecting while they were
     # made freed almost nothing (0.26 s of CPU per job, measured).
     gc.disable()
-    settings = _settings_from_options(opts)
-    from narration.engines.host import release_host
-    from narration.job_settings import JobSettings
-
-    job_settings = JobSettings(**settings)
+    job_settings, routing_note = _resolved_settings(_settings_from_options(opts))
+    settings = job_settings.to_dict()
     first_run = _first_run(book, job_settings)
-    host = _start_workers_early(book, job_settings) if first_run else None
+    renderer = _start_workers_early(book, job_settings) if first_run else None
     # Prefect's API server takes ~4 s to start: from the first moment, beside everything else.
     server = _start_server() if first_run and not os.environ.get("PREFECT_API_URL") else None
     try:
@@ -239,13 +290,18 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
         if pipeline.is_up_to_date(job):
             console.print(f"[green]{job.book.title}: up to date[/] ({outputs})")
             return
-        summary = _run_flow(job, book, settings, server)
+        if routing_note:
+            console.print(f"[yellow]note:[/] {routing_note}", highlight=False, soft_wrap=True)
+        for engine in pipeline.used_engines(job):
+            if engine.licence_notice:
+                console.print(f"[yellow]note:[/] {engine.licence_notice}", highlight=False)
+        summary = _run_flow(job, book, settings, server, renderer)
     finally:
         gc.enable()
         if server is not None:
             server.stop()
-        if host is not None:
-            release_host(host)
+        if renderer is not None:
+            renderer.close()
     wall_s = time.monotonic() - started
     audio_s = summary["audio_s"]
     console.print(
@@ -286,20 +342,48 @@ def _start_server() -> Any:
         return None
 
 
+def _resolved_settings(settings: dict[str, Any]) -> tuple[Any, str]:
+    """JobSettings with "auto" roles routed, and the one line to say when an installed engine
+    was passed over ("" when none was): which engines speak, and why the other did not."""
+    from narration.engines.routing import AUTO, resolve_routing
+    from narration.job_settings import JobSettings
+
+    job_settings = JobSettings(**settings)
+    if AUTO not in (job_settings.narration_engine, job_settings.dialogue_engine):
+        return job_settings, ""
+    routing = resolve_routing(
+        job_settings.narration_engine, job_settings.dialogue_engine, job_settings.engine_options
+    )
+    for name in dict.fromkeys([routing.narration, routing.dialogue]):
+        job_settings.engine_options.setdefault(name, {})
+    resolved = replace(
+        job_settings, narration_engine=routing.narration, dialogue_engine=routing.dialogue
+    )
+    note = ""
+    if routing.passed_over:
+        note = (
+            f"narration by {routing.narration}, dialogue by {routing.dialogue}; not using "
+            f"{'; '.join(routing.passed_over)}"
+        )
+    return resolved, note
+
+
 def _start_workers_early(book: Path, settings: Any) -> Any:
     """Spawn the engine workers before reading the book, so their model loads overlap the
     planning (about 1.5 s each on 2 cores)."""
     from narration import job_settings
 
     try:
-        host, _ = job_settings.engine_host_for(book, settings)
+        renderer = job_settings.open_renderer(settings, book)
+        renderer.warm()
     except NarrationError:
         return None  # an engine that cannot start says so again, properly, when planned
-    host.warm()
-    return host
+    return renderer
 
 
-def _run_flow(job: Any, book: Path, settings: dict[str, Any], server: Any) -> dict[str, Any]:
+def _run_flow(
+    job: Any, book: Path, settings: dict[str, Any], server: Any, renderer: Any
+) -> dict[str, Any]:
     """Start the workers on the missing segments, then run the Prefect flow over the job.
 
     The workers render while Prefect starts up, and the flow's tasks pick up the same
@@ -312,28 +396,33 @@ def _run_flow(job: Any, book: Path, settings: dict[str, Any], server: Any) -> di
         f"{len(job.plan.segments)} segments"
     )
     with job_lock(job.out_dir):  # before anything is swept or written: one job per book
-        return _render_locked(job, book, settings, server)
+        return _render_locked(job, book, settings, server, renderer)
 
 
-def _render_locked(job: Any, book: Path, settings: dict[str, Any], server: Any) -> dict[str, Any]:
+def _render_locked(
+    job: Any, book: Path, settings: dict[str, Any], server: Any, renderer: Any
+) -> dict[str, Any]:
     from flows.server import api_url_configured
     from narration import pipeline, progress
     from narration.cli_progress import RichReporter
-    from narration.engines.host import release_host
+    from narration.job_settings import open_renderer
 
     pipeline.remove_partial_files(job)
-    host, _ = pipeline.engine_host(job)
+    own_renderer = None
+    if renderer is None:
+        renderer = own_renderer = open_renderer(job.settings, job.book_path)
     own_server = None
     with RichReporter(console) as reporter:
         progress.set_reporter(reporter)
         try:
             cached = sum(1 for s in job.plan.segments if job.store.has(s.key))
             reporter.job_started(len(job.plan.chapters), len(job.plan.segments), cached)
-            host.on_segment = lambda _key, seconds: reporter.segment_rendered(seconds)
-            pipeline.prefetch(job, host)
+            renderer.on_segment = lambda _key, seconds: reporter.segment_rendered(seconds)
+            pipeline.prefetch(job, renderer)
             if server is None and not api_url_configured():  # a re-run: none started early
                 server = own_server = _start_server()
-            from flows.narrate import narrate_book  # Prefect: a second's import, while they work
+            # Prefect: a second's import, while the workers work
+            from flows.narrate import narrate_book, rendering_with
             from flows.server import flow_api
 
             # What exists now (imported modules, the plan) lives until the end: moving it out
@@ -348,11 +437,13 @@ def _render_locked(job: Any, book: Path, settings: dict[str, Any], server: Any) 
                         "[yellow]note:[/] the temporary Prefect server did not start "
                         f"({server.log_tail()}); Prefect starts its own"
                     )
-                return narrate_book(str(book), settings)
+                with rendering_with(renderer):
+                    return narrate_book(str(book), settings)
         finally:
             gc.unfreeze()  # collectable again, for callers that go on (tests, notebooks)
             progress.set_reporter(None)
-            release_host(host)
+            if own_renderer is not None:
+                own_renderer.close()
             if own_server is not None:
                 own_server.stop()
 
@@ -365,18 +456,59 @@ def _check_chapter_range(job: Any, chapters: list[int] | None) -> None:
         )
 
 
-@app.command("engines")
-def engines() -> None:
-    """List installed engines and their voices."""
-    from narration.engines.registry import create_engine, engine_names
+@app.group("engines", invoke_without_command=True)
+@click.pass_context
+def engines(ctx: click.Context) -> None:
+    """List engines: installed, weights found (where), device, licences, routed roles.
 
+    \b
+    narrate engines                 what is installed and what speaks what
+    narrate engines fetch chattts   download an engine's weights (needs the network)
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from narration import config
+    from narration.engines.registry import create_engine, engine_names
+    from narration.engines.routing import resolve_routing
+
+    try:
+        routing = resolve_routing(config.role_engine("narration"), config.role_engine("dialogue"))
+        routes = {"narration": routing.narration, "dialogue": routing.dialogue}
+    except NarrationError as exc:
+        routes = {}
+        click.echo(f"routing: {exc}")
     for name in engine_names():
         try:
-            engine = create_engine(name)
-            voices = ", ".join(v.name or v.model_id for v in engine.voices())
-            click.echo(f"{name}: {engine.sample_rate} Hz, voices: {voices}")
+            engine = create_engine(name, **config.engine_options(name))
         except NarrationError as exc:
-            click.echo(f"{name}: unavailable ({exc})")
+            click.echo(f"{name}: not usable ({exc})")
+            continue
+        state = engine.availability()
+        roles = [role for role, chosen in routes.items() if chosen == name]
+        weights = state.weights or engine.weights_folder()
+        click.echo(
+            f"{name}: {'usable' if state.usable else 'not usable: ' + state.reason}\n"
+            f"  routed to: {', '.join(roles) or 'nothing'}; device: {state.device}; "
+            f"{engine.sample_rate} Hz; placement: {engine.placement}\n"
+            f"  weights: {weights or 'none'}\n"
+            f"  licences: code {engine.code_license}, weights {engine.weights_license}\n"
+            f"  voices: {', '.join(v.name or v.model_id for v in engine.voices())}"
+        )
+
+
+@engines.command("fetch")
+@click.argument("name")
+def engines_fetch(name: str) -> None:
+    """Download NAME's weights into its weights folder (set by [engines] weights_dir in the
+    config file, or $NARRATION_WEIGHTS). Synthesis itself never downloads anything."""
+    from narration import config
+    from narration.engines.registry import create_engine
+
+    engine = create_engine(name, **config.engine_options(name))
+    folder = engine.fetch_weights()
+    click.echo(f"{name}: weights in {folder}")
+    if engine.licence_notice:
+        console.print(f"[yellow]note:[/] {engine.licence_notice}", highlight=False)
 
 
 def _register_subcommands() -> None:

@@ -4,28 +4,30 @@ so the CLI can start the engine workers before it imports the rest of the pipeli
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from narration.engines.host import EngineHost, shared_host
-from narration.engines.registry import create_engine
-
 if TYPE_CHECKING:
     from narration.audio.master import MasterSettings
-    from narration.engines.base import Engine
+    from narration.render.router import Renderer
 
 FORMATS = ("m4b", "mp3", "chapters")
 
 
 @dataclass
 class JobSettings:
-    """Everything a user can choose for one book. Plain values: it travels as flow parameters."""
+    """Everything a user can choose for one book. Plain values: it travels as flow parameters.
+
+    `narration_engine` and `dialogue_engine` are engine names, resolved from "auto" by
+    narration.engines.routing before a job is planned; `engine_options` maps an engine name
+    to its options."""
 
     out_root: str = "output"
-    engine: str = "piper"
-    engine_options: dict[str, Any] = field(default_factory=dict)
-    processes: int | None = None  # None: the engine's recommendation
+    narration_engine: str = "piper"
+    dialogue_engine: str = "piper"
+    engine_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    processes: int | None = None  # for CPU-pool engines; None: the engine's recommendation
     chapters: list[int] | None = None  # 1-based; None = all
     notes: str = "skip"
     include_front_matter: bool = False
@@ -42,6 +44,11 @@ class JobSettings:
 
         return MasterSettings(**self.master)
 
+    def engines(self) -> dict[str, dict[str, Any]]:
+        """Every engine the job routes to, with its options (narration's first)."""
+        names = dict.fromkeys([self.narration_engine, self.dialogue_engine])
+        return {name: dict(self.engine_options.get(name, {})) for name in names}
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -50,14 +57,28 @@ def book_slug(book_path: Path) -> str:
     return re.sub(r"[^\w.-]+", "_", book_path.stem).strip("._") or "book"
 
 
-def engine_host_for(
-    book_path: Path, settings: JobSettings, engine: Engine | None = None
-) -> tuple[EngineHost, bool]:
-    """engine_host() before the book is read: the same host, found by the same key, so the CLI
-    can start the workers (and their model loads) while it is still planning."""
-    engine = engine or create_engine(settings.engine, **settings.engine_options)
-    processes = settings.processes or engine.recommended_processes()
-    store_root = Path(settings.out_root) / book_slug(Path(book_path)) / ".cache" / "segments"
-    return shared_host(
-        settings.engine, str(store_root), settings.engine_options, processes, engine.batch_size
+def store_root(settings: JobSettings, book_path: str | Path) -> Path:
+    """The segment store of a book's job: OUT/<book>/.cache/segments."""
+    return Path(settings.out_root) / book_slug(Path(book_path)) / ".cache" / "segments"
+
+
+def resolve_settings(settings: JobSettings) -> JobSettings:
+    """`settings` with each role's "auto" replaced by the engine routed to (see routing)."""
+    from narration.engines.routing import AUTO, resolve_routing
+
+    if AUTO not in (settings.narration_engine, settings.dialogue_engine):
+        return settings
+    routing = resolve_routing(
+        settings.narration_engine, settings.dialogue_engine, settings.engine_options
+    )
+    return replace(settings, narration_engine=routing.narration, dialogue_engine=routing.dialogue)
+
+
+def open_renderer(settings: JobSettings, book_path: str | Path) -> Renderer:
+    """The render layer for this book's job, before the book is read (so the CLI can start
+    the workers and their model loads while it is still planning)."""
+    from narration.render.router import Renderer
+
+    return Renderer(
+        str(store_root(settings, book_path)), settings.engines(), processes=settings.processes
     )

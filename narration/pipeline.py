@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
@@ -25,6 +25,7 @@ import soundfile as sf
 from narration.atomic import atomic_path, atomic_write_json
 from narration.audio.aac_stream import AacStream
 from narration.audio.assemble import ChapterAssembler
+from narration.audio.level import match_segment_level, resample
 from narration.audio.master import master_chapter
 from narration.audio.package import (
     encode_chapter_files,
@@ -33,23 +34,28 @@ from narration.audio.package import (
     m4b_from_stream,
 )
 from narration.engines.base import Engine
-from narration.engines.host import EngineHost, RenderJob
 from narration.engines.registry import create_engine
 from narration.errors import NarrationError
 from narration.ingest import read_book
-from narration.job_settings import FORMATS, JobSettings, book_slug, engine_host_for
+from narration.job_settings import FORMATS, JobSettings, book_slug, store_root
 from narration.model import Book, Segment, Voice
 from narration.plan import (
     NARRATOR,
     Attributor,
     ChapterPlan,
+    EngineInfo,
     Plan,
     build_plan,
     narration_only,
     passages,
+    voice_of,
 )
+from narration.render.takes import RenderJob
 from narration.store import SegmentStore, read_manifest, to_pcm16, write_manifest
 from narration.text.lexicon import Lexicon
+
+if TYPE_CHECKING:
+    from narration.render.router import Renderer
 
 
 @dataclass
@@ -59,11 +65,11 @@ class Job:
     settings: JobSettings
     book: Book
     plan: Plan
-    engine: Engine
+    engines: dict[str, Engine]  # every engine routed to, by name (the plan may use fewer)
 
     @property
     def store(self) -> SegmentStore:
-        return SegmentStore(self.out_dir / ".cache" / "segments")
+        return SegmentStore(store_root(self.settings, self.book_path))
 
     @property
     def chapter_dir(self) -> Path:
@@ -98,28 +104,37 @@ def prepare_job(
     book = read_book(
         book_path, include_front_matter=settings.include_front_matter, notes=settings.notes
     )
-    engine = create_engine(settings.engine, **settings.engine_options)
+    engines = {name: create_engine(name, **options) for name, options in settings.engines().items()}
+    narrator = engines[settings.narration_engine]
+    speakers = engines[settings.dialogue_engine]
+    engines = {engine.name: engine for engine in engines.values()}
     out_dir = Path(settings.out_root) / book_slug(book_path)
     voices = dict(voices or {})
     if settings.cast and voices == {} and attributor is narration_only:
         from narration.cast.speakers import cast_book
 
-        attributor, voices, _ = cast_book(book, out_dir, engine.default_voice(), engine.voices())
-    voices.setdefault(NARRATOR, engine.default_voice())
+        attributor, voices, _ = cast_book(
+            book, out_dir, narrator.default_voice(), speakers.character_voices()
+        )
+    voices.setdefault(NARRATOR, narrator.default_voice())
     lexicon = Lexicon.load(*settings.lexicon_paths) if settings.lexicon_paths else Lexicon()
+    infos = {
+        engine.name: EngineInfo(
+            engine.name, engine.model_version(), engine.sample_rate, engine.max_segment_chars
+        )
+        for engine in engines.values()
+        if any(v.engine == engine.name for v in voices.values())
+    }
     plan = build_plan(
         book,
-        engine_name=engine.name,
-        model_version=engine.model_version(),
-        sample_rate=engine.sample_rate,
-        max_chars=engine.max_segment_chars,
+        engines=infos,
         voices=voices,
         lexicon=lexicon,
         chapters=settings.chapters,
         seed=settings.seed,
         attributor=attributor,
     )
-    return Job(book_path, out_dir, settings, book, plan, engine)
+    return Job(book_path, out_dir, settings, book, plan, engines)
 
 
 def remove_partial_files(job: Job) -> None:
@@ -128,16 +143,11 @@ def remove_partial_files(job: Job) -> None:
         partial.unlink(missing_ok=True)
 
 
-def engine_host(job: Job) -> tuple[EngineHost, bool]:
-    """The worker pool for this job's engine (shared with whoever started it first)."""
-    return engine_host_for(job.book_path, job.settings, job.engine)
-
-
-def prefetch(job: Job, host: EngineHost) -> int:
+def prefetch(job: Job, renderer: Renderer) -> int:
     """Queue every missing segment, in reading order, without waiting. Returns how many."""
     jobs = [j for chapter in job.plan.chapters for j in pending_jobs(job, chapter.segments)]
-    if jobs and host.processes > 1:
-        host.submit(jobs)
+    if jobs:
+        renderer.submit(jobs)
     return len(jobs)
 
 
@@ -176,7 +186,7 @@ def pending_jobs(job: Job, segments: list[Segment]) -> list[RenderJob]:
         if segment.key in seen or store.has(segment.key):
             continue
         seen.add(segment.key)
-        voice = job.plan.voices.get(segment.speaker, job.plan.voices[NARRATOR])
+        voice = voice_of(job.plan, segment)
         pending.append(RenderJob(segment.key, segment.spoken_text, voice, job.settings.seed))
     return pending
 
@@ -189,13 +199,14 @@ def _chapter_audio_path(job: Job, chapter: ChapterPlan) -> Path:
 
 
 def _pieces(job: Job, segments: list[Segment]) -> Iterator[tuple[np.ndarray, Any]]:
-    store = job.store
+    """Each segment's audio at the plan's rate (resampled where its engine's differs) and the
+    pause after it; when the plan mixes engines, each segment at one reference level."""
+    store, rate, mixed = job.store, job.plan.sample_rate, job.plan.mixes_engines
     for segment in segments:
-        audio, rate = store.read(segment.key)
-        if rate != job.plan.sample_rate:
-            raise ValueError(
-                f"segment {segment.key} has rate {rate}, expected {job.plan.sample_rate}"
-            )
+        audio, segment_rate = store.read(segment.key)
+        audio = resample(audio, segment_rate, rate)
+        if mixed:
+            audio = match_segment_level(audio, rate)
         yield audio, segment.pause_after
 
 
@@ -241,14 +252,30 @@ def master_chapter_audio(
     return target
 
 
+def used_engines(job: Job) -> list[Engine]:
+    """The engines that speak some segment of the plan, narration's first."""
+    narrator = job.plan.voices[NARRATOR].engine
+    names = sorted(job.plan.engines, key=lambda name: (name != narrator, name))
+    return [job.engines[name] for name in names]
+
+
+def engine_credits(job: Job) -> str:
+    """Every engine used and its licences, for the tags: "piper (code GPL-3.0, weights MIT)"."""
+    return "; ".join(
+        f"{e.name} (code {e.code_license}, weights {e.weights_license})" for e in used_engines(job)
+    )
+
+
 def book_tags(job: Job) -> dict[str, str]:
     narrator = job.plan.voices[NARRATOR]
     return {
         "title": job.book.title,
         "author": job.book.author,
-        "narrator": f"{narrator.name or narrator.model_id} ({job.plan.engine})",
+        "narrator": f"{narrator.name or narrator.model_id} ({narrator.engine})",
         "genre": "Audiobook",
         "language": job.book.language,
+        "comment": f"Narrated by {narrator.name or narrator.model_id}. "
+        f"Voices: {engine_credits(job)}",
     }
 
 
@@ -329,9 +356,12 @@ def write_manifest_for(job: Job) -> None:
         for segment in chapter.segments:
             row = segment.to_row()
             row["chapter_title"] = chapter.title
-            voice = job.plan.voices.get(segment.speaker, job.plan.voices[NARRATOR])
+            voice = voice_of(job.plan, segment)
             row["voice"] = voice.name or voice.model_id
-            row["duration_s"] = store.duration_s(segment.key) if store.has(segment.key) else None
+            row["engine"] = voice.engine
+            rendered = store.has(segment.key)
+            row["duration_s"] = store.duration_s(segment.key) if rendered else None
+            row["takes"] = store.takes(segment.key) if rendered else None
             rows.append(row)
     write_manifest(job.manifest_path, rows)
 
@@ -343,6 +373,18 @@ def write_state(job: Job, outputs: list[Path], stats: dict[str, Any]) -> None:
         "outputs": [str(p) for p in outputs],
         "chapters": [c.title for c in job.plan.chapters],
         "settings": job.settings.to_dict(),
+        "engines": {
+            e.name: {
+                "model_version": job.plan.engines[e.name].model_version,
+                "sample_rate": e.sample_rate,
+                "code_license": e.code_license,
+                "weights_license": e.weights_license,
+                "segments": sum(
+                    1 for s in job.plan.segments if voice_of(job.plan, s).engine == e.name
+                ),
+            }
+            for e in used_engines(job)
+        },
         **stats,
     }
     atomic_write_json(job.state_path, state)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from narration.errors import EngineError
 from narration.model import Block, BlockKind, Book, Chapter, Pause, Segment, Voice
 from narration.store import segment_key
 from narration.text.lexicon import Lexicon
@@ -57,18 +58,31 @@ class ChapterPlan:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class EngineInfo:
+    """What planning needs of an engine: it shapes keys, splitting and the output rate."""
+
+    name: str
+    model_version: str
+    sample_rate: int
+    max_segment_chars: int
+
+
 @dataclass
 class Plan:
     book: Book
-    engine: str
-    model_version: str
-    sample_rate: int
+    engines: dict[str, EngineInfo]  # the engines the plan's voices use, by name
+    sample_rate: int  # the output's: the highest of the engines' (others are resampled)
     voices: dict[str, Voice]  # speaker -> voice ("narrator" always present)
     chapters: list[ChapterPlan]
 
     @property
     def segments(self) -> list[Segment]:
         return [s for c in self.chapters for s in c.segments]
+
+    @property
+    def mixes_engines(self) -> bool:
+        return len(self.engines) > 1
 
     def fingerprint(self) -> str:
         payload = json.dumps([c.fingerprint() for c in self.chapters])
@@ -134,10 +148,7 @@ def plan_chapter(
 def build_plan(
     book: Book,
     *,
-    engine_name: str,
-    model_version: str,
-    sample_rate: int,
-    max_chars: int,
+    engines: dict[str, EngineInfo],
     voices: dict[str, Voice],
     lexicon: Lexicon | None = None,
     chapters: Iterable[int] | None = None,
@@ -145,11 +156,23 @@ def build_plan(
     announce_titles: bool = True,
     attributor: Attributor = narration_only,
 ) -> Plan:
-    """Plan the selected chapters (1-based indexes; None = all) and give every segment its key."""
+    """Plan the selected chapters (1-based indexes; None = all) and give every segment its key.
+
+    Each voice names its engine; `engines` has every engine the voices name. Sentences are
+    split to the shortest `max_segment_chars` among them (a segment's engine is known only
+    once its speaker is)."""
     lexicon = lexicon or Lexicon()
     wanted = set(chapters) if chapters is not None else None
     narrator = voices[NARRATOR]
+    for voice in voices.values():
+        if voice.engine not in engines:
+            raise EngineError(
+                f"voice {voice.name or voice.model_id!r} needs engine "
+                f"{voice.engine!r}, which this job does not use"
+            )
+    max_chars = min(e.max_segment_chars for e in engines.values())
     plans: list[ChapterPlan] = []
+    used: set[str] = set()
     for chapter in book.chapters:
         if wanted is not None and chapter.index not in wanted:
             continue
@@ -162,9 +185,15 @@ def build_plan(
         )
         for segment in segments:
             voice = voices.get(segment.speaker, narrator)
-            segment.key = segment_key(engine_name, model_version, voice, seed, segment.spoken_text)
+            engine = engines[voice.engine]
+            used.add(engine.name)
+            segment.key = segment_key(
+                engine.name, engine.model_version, voice, seed, segment.spoken_text
+            )
         plans.append(ChapterPlan(chapter.index, chapter.title, segments))
-    return Plan(book, engine_name, model_version, sample_rate, dict(voices), plans)
+    used = used or {narrator.engine}
+    rate = max(engines[name].sample_rate for name in used)
+    return Plan(book, {n: engines[n] for n in sorted(used)}, rate, dict(voices), plans)
 
 
 _PASSAGE_ENDS = (Pause.PARAGRAPH, Pause.SECTION)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from narration.atomic import atomic_path
+from narration.atomic import atomic_path, atomic_write_bytes
 from narration.model import Voice
 
 KEY_SCHEME = 1  # bump when the key recipe changes
@@ -68,6 +68,21 @@ class SegmentStore:
         write_audio(self.path(key), audio, sample_rate)
         return len(audio) / sample_rate
 
+    def take_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.take.json"
+
+    def write_take(self, key: str, *, seed: int, takes: int) -> None:
+        """Record that a segment needed retakes (written before its audio, so a segment on
+        disk without this file was accepted at its first take)."""
+        atomic_write_bytes(self.take_path(key), json.dumps({"seed": seed, "takes": takes}).encode())
+
+    def takes(self, key: str) -> int:
+        """How many takes the stored segment needed (1 when none was redone)."""
+        try:
+            return int(json.loads(self.take_path(key).read_bytes())["takes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 1
+
     def read(self, key: str) -> tuple[np.ndarray, int]:
         audio, rate = sf.read(self.path(key), dtype="float32", always_2d=False)
         return audio, rate
@@ -90,7 +105,9 @@ MANIFEST_COLUMNS = (
     ("spoken_text", "string"),
     ("pause_after", "string"),
     ("key", "string"),
+    ("engine", "string"),
     ("duration_s", "float64"),
+    ("takes", "int32"),
 )
 
 

@@ -257,36 +257,23 @@ def test_workers_and_server_start_early_only_for_a_first_run(tmp_path, monkeypat
 
     started = []
     monkeypatch.setattr(
-        job_settings, "engine_host_for", lambda *a, **k: (started.append(a) or _FakeHost(), True)
+        job_settings, "open_renderer", lambda *a, **k: started.append(a) or _FakeRenderer()
     )
     book = tmp_path / "book.txt"
     settings = job_settings.JobSettings(out_root=str(tmp_path / "out"))
     assert not cli._first_run(tmp_path / "missing.txt", settings)
     book.write_text("# One\n\nHello.\n")
     assert cli._first_run(book, settings)
-    host = cli._start_workers_early(book, settings)
-    assert isinstance(host, _FakeHost) and host.warmed
+    renderer = cli._start_workers_early(book, settings)
+    assert isinstance(renderer, _FakeRenderer) and renderer.warmed
     (tmp_path / "out" / "book").mkdir(parents=True)
     (tmp_path / "out" / "book" / "build.json").write_text("{}")  # built before: likely current
     assert not cli._first_run(book, settings)
     assert len(started) == 1
 
 
-class _FakeHost:
+class _FakeRenderer:
     warmed = False
 
     def warm(self) -> None:
         self.warmed = True
-
-
-def test_the_last_segments_are_handed_out_one_by_one():
-    """Whole batches at the end left one worker idle while the other finished its batch."""
-    from narration.engines.host import _batches
-
-    jobs = list(range(40))
-    batches = _batches(jobs, 4, processes=2)
-    assert [job for batch in batches for job in batch] == jobs  # every job once, in order
-    assert [len(b) for b in batches] == [4] * 6 + [1] * 16
-    assert [len(b) for b in _batches(list(range(17)), 4, processes=2)] == [1] * 17
-    assert _batches([], 4, processes=2) == []
-    assert [len(b) for b in _batches(list(range(5)), 1, processes=2)] == [1] * 5

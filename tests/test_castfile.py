@@ -19,7 +19,7 @@ from narration.errors import InputError
 from narration.model import Voice
 
 NARRATOR = BUNDLED_VOICE
-AVAILABLE = [NARRATOR, *derive_variants()]
+AVAILABLE = [NARRATOR, *derive_variants(pace_param="length_scale")]
 
 
 def discovered() -> list[CastMember]:

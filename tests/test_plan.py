@@ -1,8 +1,9 @@
 from narration.model import Block, BlockKind, Book, Chapter, Pause, Voice
-from narration.plan import NARRATOR, SpeechRun, build_plan, title_to_announce
+from narration.plan import NARRATOR, EngineInfo, SpeechRun, build_plan, title_to_announce
 from narration.text.lexicon import Lexicon
 
 VOICE = Voice(engine="piper", model_id="m", name="joe")
+ENGINES = {"piper": EngineInfo("piper", "v1", 22050, 400)}
 
 
 def _book(*chapters: Chapter) -> Book:
@@ -12,10 +13,7 @@ def _book(*chapters: Chapter) -> Book:
 def _plan(book: Book, **kwargs):
     return build_plan(
         book,
-        engine_name="piper",
-        model_version="v1",
-        sample_rate=22050,
-        max_chars=400,
+        engines=ENGINES,
         voices={NARRATOR: VOICE},
         **kwargs,
     )
@@ -97,10 +95,7 @@ def test_attributor_sets_speaker_and_kind_and_voice():
 
     plan = build_plan(
         _book(Chapter(1, "C", [Block("x")])),
-        engine_name="piper",
-        model_version="v1",
-        sample_rate=22050,
-        max_chars=400,
+        engines=ENGINES,
         voices={NARRATOR: VOICE, "Jane": alto},
         attributor=attributor,
         announce_titles=False,

@@ -62,7 +62,9 @@ def test_manifest_round_trip(tmp_path):
             "spoken_text": "It is.",
             "pause_after": "sentence",
             "key": "k1",
+            "engine": "piper",
             "duration_s": 1.5,
+            "takes": 1,
         },
         {
             "chapter_index": 1,
@@ -75,7 +77,9 @@ def test_manifest_round_trip(tmp_path):
             "spoken_text": "No.",
             "pause_after": "paragraph",
             "key": "k2",
+            "engine": "chattts",
             "duration_s": None,
+            "takes": None,
         },
     ]
     write_manifest(tmp_path / "plan.parquet", rows)

@@ -118,7 +118,7 @@ SENTENCES = (
 @pytest.mark.slow
 def test_cast_voices_on_real_speech_are_distinct_consistent_and_clean(piper_synth):
     members = [CastMember("Ann", [], "F", 40), CastMember("Bob", [], "M", 30)]
-    casting = cast_voices(members, BUNDLED_VOICE, derive_variants())
+    casting = cast_voices(members, BUNDLED_VOICE, derive_variants(pace_param="length_scale"))
     voices = {"narrator": BUNDLED_VOICE, "male": casting["Bob"], "female": casting["Ann"]}
     assert voices["male"].gender == "M" and voices["female"].gender == "F"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from narration.atomic import atomic_write_text
@@ -27,7 +27,7 @@ from narration.cast.castfile import (
 )
 from narration.cast.characters import NARRATOR as FIRST_PERSON_NARRATOR
 from narration.cast.characters import Character
-from narration.cast.voices import cast_voices, derive_variants
+from narration.cast.voices import cast_voices
 from narration.model import Book, Chapter, Voice
 from narration.plan import NARRATOR, SpeechRun, block_runs
 
@@ -164,6 +164,17 @@ class BookAttributor:
         return result
 
 
+def _routed(members: list[CastMember], narrator: Voice, engines: set[str]) -> list[CastMember]:
+    """Characters whose voice belongs to an engine that no longer speaks dialogue (the user
+    switched --dialogue-engine) are cast again from the new engine's voices."""
+    return [
+        m
+        if m.voice is None or m.voice == narrator or m.voice.engine in engines
+        else replace(m, voice=None)
+        for m in members
+    ]
+
+
 def cast_book(
     book: Book, out_dir: Path, narrator_default: Voice, engine_voices: list[Voice]
 ) -> tuple[BookAttributor, dict[str, Voice], list[CastMember]]:
@@ -178,10 +189,12 @@ def cast_book(
     cast_path = out_dir / "cast.toml"
     existing_text = cast_path.read_text(encoding="utf-8") if cast_path.is_file() else None
     narrator_voice, existing = read_cast(cast_path) if existing_text else (narrator_default, [])
+    if narrator_voice.engine != narrator_default.engine:  # the narration engine was changed
+        narrator_voice = narrator_default
+    existing = _routed(existing, narrator_voice, {v.engine for v in engine_voices})
     members = merge_cast(existing, discovered, narrator_voice)
-    variants = derive_variants() if narrator_voice.engine == "piper" else []
     others = [v for v in engine_voices if v != narrator_voice]
-    casting = cast_voices(members, narrator_voice, others + variants)
+    casting = cast_voices(members, narrator_voice, others)
     members = apply_casting(members, casting)
     text = render_cast(members, narrator_voice, existing_text)
     if text != existing_text:

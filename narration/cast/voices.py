@@ -120,6 +120,7 @@ def _variant(
     pitch_range: float,
     pace: float,
     gender: str,
+    pace_param: str | None,
 ) -> Voice:
     effects = dict(base.effects)
     effects.update(
@@ -128,8 +129,8 @@ def _variant(
         pitch_range=round(pitch_range, 3),
     )
     params = dict(base.params)
-    if base.engine == "piper":
-        params["length_scale"] = round(float(params.get("length_scale", 1.0)) * pace, 3)
+    if pace_param is not None:  # the engine's own duration factor (Piper's length_scale)
+        params[pace_param] = round(float(params.get(pace_param, 1.0)) * pace, 3)
     elif pace != 1.0:
         effects["tempo"] = round(float(effects.get("tempo", 1.0)) * pace, 3)
     stem = base.name or base.model_id
@@ -144,13 +145,17 @@ def _variant(
 
 
 def derive_variants(
-    base: Voice = BUNDLED_VOICE, base_median_f0_hz: float = BUNDLED_MEDIAN_F0_HZ
+    base: Voice = BUNDLED_VOICE,
+    base_median_f0_hz: float = BUNDLED_MEDIAN_F0_HZ,
+    *,
+    pace_param: str | None = None,
 ) -> list[Voice]:
     """Distinct character voices made from `base`: same-gender ones first, then the other.
 
     A low base (male, < 150 Hz) gives 4 male variants at -4, +3, +5.5, +8 semitones and
     3 female ones at 176/200/228 Hz; a high base the mirror image (3 + 3). The base itself
-    is not included: it is the narrator's.
+    is not included: it is the narrator's. `pace_param` names the engine parameter that
+    scales duration (> 1 slower); without one, pace is a tempo effect.
     """
     if not (math.isfinite(base_median_f0_hz) and base_median_f0_hz > 0):
         raise ValueError(f"base median F0 must be a positive number, got {base_median_f0_hz}")
@@ -159,11 +164,20 @@ def derive_variants(
     same_table = _SAME_GENDER_HIGH if high else _SAME_GENDER_LOW
     other_table = _OTHER_GENDER_FROM_HIGH if high else _OTHER_GENDER_FROM_LOW
     variants = [
-        _variant(base, suffix, base_median_f0_hz * 2 ** (offset / 12), formant, rng, pace, same)
+        _variant(
+            base,
+            suffix,
+            base_median_f0_hz * 2 ** (offset / 12),
+            formant,
+            rng,
+            pace,
+            same,
+            pace_param,
+        )  # fmt: skip
         for suffix, offset, formant, rng, pace in same_table
     ]
     variants += [
-        _variant(base, suffix, median_hz, formant, rng, pace, other)
+        _variant(base, suffix, median_hz, formant, rng, pace, other, pace_param)
         for suffix, median_hz, formant, rng, pace in other_table
     ]
     return variants

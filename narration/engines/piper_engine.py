@@ -49,7 +49,13 @@ class PiperEngine(Engine):
     name: ClassVar[str] = "piper"
     sample_rate: ClassVar[int] = 22050
     max_segment_chars: ClassVar[int] = 400
-    supports_batching: ClassVar[bool] = False
+    placement: ClassVar[str] = "pool"
+    roles: ClassVar[tuple[str, ...]] = ("narration", "dialogue")  # the embedded fallback
+    priority: ClassVar[int] = 0
+    code_license: ClassVar[str] = "GPL-3.0-or-later"
+    weights_license: ClassVar[str] = "MIT (joe voice; dataset CC0)"
+    # Its takes vary only in their noise: a duration check would never reject one.
+    max_retakes: ClassVar[int] = 0
 
     def __init__(self, model_path: str | None = None, threads: int = 1, **options: Any) -> None:
         super().__init__(**options)
@@ -71,8 +77,19 @@ class PiperEngine(Engine):
     def default_voice(self) -> Voice:
         return Voice(engine=self.name, model_id=self.model_id, name="joe", gender="M")
 
+    def character_voices(self) -> list[Voice]:
+        """One bundled voice: characters get pitch/formant variants of it (cast.voices)."""
+        from narration.cast.voices import derive_variants
+
+        if self.model_id != DEFAULT_MODEL_ID:
+            return self.voices()  # variants are tuned to the bundled voice's measured pitch
+        return self.voices() + derive_variants(self.default_voice(), pace_param="length_scale")
+
     def recommended_processes(self) -> int:
         return max(1, min(os.cpu_count() or 1, 8))
+
+    def weights_folder(self) -> Path:
+        return self.model_path.parent
 
     def load(self) -> None:
         if self._voice is not None:
