@@ -2,10 +2,11 @@
 
 Its prosody is made for conversation. Facts this module relies on (ChatTTS 0.2.5):
 - Weights live in a folder with the library's layout (`asset/gpt/config.json`,
-  `asset/*.safetensors`, `asset/tokenizer/`), checked against a map of sha256 hashes at
-  load. The library's own map describes the released weights; a folder with its own `sha256_map.json` (weights converted or
-  generated elsewhere) is checked against that one instead. Only `source="custom"` is used: the
-  library's default source downloads into the working directory when files are missing.
+  `asset/*.safetensors`, `asset/tokenizer/`), checked against a map of sha256 hashes at load.
+  The library's own map describes the released weights; a folder with its own
+  `sha256_map.json` (weights converted or generated elsewhere) is checked against that one
+  instead. Only `source="custom"` is used: the library's default source downloads into the
+  working directory when files are missing.
 - `infer` takes one speaker and one parameter set per call, so a batch is one voice and seed
   (batch_key); a batch decodes until its longest item ends. Its `InferCodeParams` default is
   shared and mutated by the library: a fresh one is made for every call.
