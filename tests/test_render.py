@@ -261,3 +261,40 @@ def test_remote_requests_never_exceed_the_servers_batch(tmp_path):
         server.shutdown()
     assert len(durations) == 24 and _ToneServer.served == 24
     assert _ToneServer.most == 3  # as many as allowed, never more
+
+
+# ---------------------------------------------------------------- a whole book
+
+
+@pytest.mark.slow
+def test_a_book_completes_through_out_of_memory_and_a_killed_worker(tmp_path):
+    """The real CLI and flow, dialogue on a device engine that runs out of memory (torch's own
+    error) and whose worker is SIGKILLed mid-batch: the book still comes out whole."""
+    import pyarrow.parquet as pq
+    from conftest import REPO, SAMPLE_BOOK, run_narrate
+
+    log, marker = tmp_path / "log", tmp_path / "killed"
+    options = {
+        "log": str(log),
+        "budget_bytes": 50000,
+        "oom_above_bytes": 2500,
+        "kill_marker": str(marker),
+    }
+    args = [f"-O{DEVICE}.{key}={json.dumps(value)}" for key, value in options.items()]
+    env = {"PYTHONPATH": str(REPO / "tests"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    result = run_narrate(
+        SAMPLE_BOOK, "--dialogue-engine", DEVICE, *args, "--out", tmp_path, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / SAMPLE_BOOK.stem
+    assert (out / f"{SAMPLE_BOOK.stem}.m4b").stat().st_size > 0
+    rows = pq.read_table(out / "plan.parquet").to_pylist()
+    assert all(r["duration_s"] for r in rows)  # every segment rendered
+    assert {r["engine"] for r in rows if r["kind"] == "dialogue" and r["speaker"] != "I"} == {
+        "fake-device"
+    }
+    events = _events(log)
+    assert marker.exists() and len([e for e in events if e["event"] == "load"]) == 2
+    assert any(e["event"] == "batch" and e["cost"] > 2500 for e in events)  # it did OOM
+    stats = json.loads((out / "build.json").read_text())["render"]["fake-device"]
+    assert stats["worker_restarts"] == 1 and stats["memory"]["oom_ceiling"] is not None

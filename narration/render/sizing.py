@@ -77,7 +77,7 @@ class BatchSizer:
         if not self.calibrating or peak_bytes is None:
             return
         self.samples.append((items, longest_chars, peak_bytes))
-        if len({n for n, _, _ in self.samples}) >= len(CALIBRATION_SIZES):
+        if len(self.samples) >= len(CALIBRATION_SIZES):  # (an OOM ceiling may repeat a size)
             self._fit()
 
     def _fit(self) -> None:
