@@ -86,10 +86,9 @@ def narrate_book(book_path: str, settings: dict[str, Any] | None = None) -> dict
 
 def _narrate(job: pipeline.Job, started: float) -> dict[str, Any]:
     logger = get_run_logger()
-    store = job.store
     segments = job.plan.segments
-    cached = sum(1 for s in segments if store.has(s.key))
-    reporter().job_started(len(job.plan.chapters), len(segments), cached)
+    unique, cached = pipeline.render_progress(job)
+    reporter().job_started(len(job.plan.chapters), unique, cached)
     logger.info(
         "%s: %d chapters, %d segments (%d cached)",
         job.book.title,

@@ -415,8 +415,7 @@ def _render_locked(
     with RichReporter(console) as reporter:
         progress.set_reporter(reporter)
         try:
-            cached = sum(1 for s in job.plan.segments if job.store.has(s.key))
-            reporter.job_started(len(job.plan.chapters), len(job.plan.segments), cached)
+            reporter.job_started(len(job.plan.chapters), *pipeline.render_progress(job))
             renderer.on_segment = lambda _key, seconds: reporter.segment_rendered(seconds)
             pipeline.prefetch(job, renderer)
             if server is None and not api_url_configured():  # a re-run: none started early

@@ -179,6 +179,15 @@ def is_up_to_date(job: Job) -> bool:
     )
 
 
+def render_progress(job: Job) -> tuple[int, int]:
+    """(segments to have rendered, of them already in the store), counting a sentence that
+    occurs twice once: it is rendered once, so the progress bar could never reach a count
+    that included it twice."""
+    keys = {segment.key for segment in job.plan.segments}
+    store = job.store
+    return len(keys), sum(1 for key in keys if store.has(key))
+
+
 def pending_jobs(job: Job, segments: list[Segment]) -> list[RenderJob]:
     """The segments not yet in the store (each key once)."""
     store, seen, pending = job.store, set(), []

@@ -164,3 +164,33 @@ def test_dialogue_by_chattts_and_narration_by_piper_end_to_end(weights, tmp_path
     assert peak_dbtp(audio, 24000) <= -3.0
     again = run_narrate(SAMPLE_BOOK, "--dialogue-engine", "chattts", "--out", tmp_path, env=env)
     assert again.returncode == 0 and "up to date" in again.stderr
+
+
+def test_a_shorter_item_loses_the_tail_decoded_from_padding():
+    """The library decodes a batch at its longest item's length; the wrapper zeroes what lies
+    past each item's own codes (which infer's silence stripping then drops)."""
+    import torch
+
+    from narration.engines.chattts_engine import _zero_padding_tails
+
+    def decode(result_list, use_decoder):  # as the library: padded to the longest, then decoded
+        out = np.ones((len(result_list), 512 * max(r.size(0) for r in result_list)), np.float32)
+        result_list.clear()  # the library frees the codes while decoding
+        return out
+
+    wavs = _zero_padding_tails(decode)([torch.zeros(10, 4), torch.zeros(4, 4)], True)
+    assert wavs.shape == (2, 5120)
+    assert np.count_nonzero(wavs[0]) == 5120 and np.count_nonzero(wavs[1]) == 2048
+
+
+def test_speakers_do_not_depend_on_the_device_generator(engine):
+    """Sampled from a CPU generator of their own: the global RNG is neither used nor moved."""
+    import torch
+
+    torch.manual_seed(1)
+    before = torch.random.get_rng_state()
+    first = engine._speaker(speaker_voice(4242))
+    assert torch.equal(torch.random.get_rng_state(), before)
+    engine._speakers.clear()
+    torch.manual_seed(99)
+    assert engine._speaker(speaker_voice(4242)) == first

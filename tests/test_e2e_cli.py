@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -104,6 +105,9 @@ def test_sample_book_becomes_a_chaptered_mastered_m4b(sample_run):
     else:
         assert state["m4b_true_peak_dbtp"] == pytest.approx(peak_dbtp(audio), abs=0.2)
     assert f"{state['m4b_integrated_lufs']:.1f} LUFS" in result.stderr
+    # the progress bar ends full (a sentence said twice is rendered once, and counted once)
+    done, total = re.findall(r"segments\D+(\d+)/(\d+)", result.stderr)[-1]
+    assert done == total
 
 
 def test_manifest_lists_every_segment_with_duration(sample_run):

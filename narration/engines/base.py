@@ -124,6 +124,10 @@ class Engine(ABC):
         """For `device` engines, after load(): the device's memory, for sizing batches."""
         return None
 
+    def release_memory(self) -> None:
+        """After an out-of-memory error: hand cached device memory back before the retry."""
+        return None
+
     @abstractmethod
     def load(self) -> None:
         """Load weights; called once per worker process before any synthesize()."""

@@ -15,7 +15,14 @@ Its prosody is made for conversation. Facts this module relies on (ChatTTS 0.2.5
   `[laugh]` and `[uv_break]` in a text pass through to the model.
 - A character's voice is a speaker embedding sampled once from a seed (`speaker_seed`, stored
   in cast.toml), the same for the whole book and across runs; `spk_emb` in a voice's params
-  gives an embedding string outright instead.
+  gives an embedding string outright instead. It is sampled on the CPU with its own generator
+  (the library samples on the model's device, so the same seed would be another voice on a
+  GPU than on a CPU).
+- A batch is decoded at its longest item's length: the shorter items come back with a tail
+  decoded from padding (not silence). Each item's code length is read as the batch goes to
+  the decoder and the tail past it zeroed, which the library's own silence stripping removes.
+- With a seed, an end token sampled at the first step empties the whole batch: at least one
+  token is always generated (`min_new_token`).
 - Output: float32 at 24 kHz. Weights are CC BY-NC 4.0 (non-commercial), code AGPL-3.0.
 """
 
@@ -223,12 +230,22 @@ class ChatTTSEngine(Engine):
         if not loaded:
             raise EngineError(f"{self.folder}: ChatTTS could not load these weights "
                               "(a file is missing or its hash does not match)")  # fmt: skip
+        chat._decode_to_wavs = _zero_padding_tails(chat._decode_to_wavs)
         self._chat = chat
 
     def memory_meter(self) -> Any:
         from narration.render.memory import torch_meter
 
         return torch_meter(self._torch_device())
+
+    def release_memory(self) -> None:
+        import gc
+
+        import torch
+
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     def _speaker(self, voice: Voice) -> str:
         explicit = voice.param("spk_emb")
@@ -238,9 +255,10 @@ class ChatTTSEngine(Engine):
         if seed not in self._speakers:
             import torch
 
-            with torch.random.fork_rng(devices=[]):  # leave the global generator as it was
-                torch.manual_seed(seed)
-                self._speakers[seed] = self._chat.sample_random_speaker()
+            speaker = self._chat.speaker  # the released speaker statistics (std, mean)
+            std, mean = speaker.std.float().cpu(), speaker.mean.float().cpu()
+            noise = torch.randn(speaker.dim, generator=torch.Generator().manual_seed(seed))
+            self._speakers[seed] = speaker._encode(noise * std + mean)
         return self._speakers[seed]
 
     def synthesize(self, items: Sequence[SynthesisItem]) -> list[np.ndarray]:
@@ -260,6 +278,7 @@ class ChatTTSEngine(Engine):
             top_P=self.top_p,
             top_K=self.top_k,
             max_new_token=self.max_new_token,
+            min_new_token=1,
             show_tqdm=False,
         )
         wavs = self._chat.infer(
@@ -273,3 +292,20 @@ class ChatTTSEngine(Engine):
         if len(wavs) != len(items):
             raise EngineError(f"ChatTTS returned {len(wavs)} clips for {len(items)} texts")
         return [np.asarray(w, dtype=np.float32).reshape(-1) for w in wavs]
+
+
+def _zero_padding_tails(decode: Any) -> Any:
+    """Wrap Chat._decode_to_wavs (codes of a batch -> one array of equal-length clips) so each
+    clip's samples past its own code length are zeroed; `infer` then strips them with the rest
+    of its silence. Lengths scale with code frames (the decoder and vocoder upsample evenly)."""
+
+    def decode_trimmed(result_list: list, use_decoder: bool) -> Any:
+        lengths = [int(result.size(0)) for result in result_list]  # read before it frees them
+        wavs = decode(result_list, use_decoder)
+        longest = max(lengths, default=0)
+        if longest and getattr(wavs, "ndim", 0) == 2:
+            for row, length in zip(wavs, lengths, strict=True):
+                row[round(wavs.shape[1] * length / longest) :] = 0.0
+        return wavs
+
+    return decode_trimmed

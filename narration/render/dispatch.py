@@ -190,14 +190,12 @@ class WorkerBackend:
     def close(self, wait: bool = True) -> None:
         """Stop the workers; wait=False lets them exit in the background."""
         with self._lock:
-            if self._closed:
-                return
             self._closed = True
+            self._fail_all("the render backend was closed")  # whatever was still queued
             workers, self._workers = self._workers, []
             for worker in workers:
                 with contextlib.suppress(OSError):  # already gone
                     worker.conn.send(("stop",))
-            self._fail_all("the render backend was closed")
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -63,7 +63,10 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
             peak = meter.peak_bytes() if meter is not None else None
             reply: tuple = ("done", batch_id, landed, peak)
         except Exception as exc:
-            reply = ("failed", batch_id, is_out_of_memory(exc), one_line(exc))
+            out_of_memory = is_out_of_memory(exc)
+            if out_of_memory:
+                engine.release_memory()  # the halved batch must not meet the failed one's cache
+            reply = ("failed", batch_id, out_of_memory, one_line(exc))
         try:
             conn.send(reply)
         except (BrokenPipeError, OSError):
