@@ -99,6 +99,16 @@ def _engine_options(opts: dict[str, Any], narration: str, dialogue: str) -> dict
     merged = {}
     for name in dict.fromkeys([narration, dialogue, *options]):
         merged[name] = {**config.engine_options(name), **options.get(name, {})}
+    if opts["narrator_prompt"] or opts["narrator_prompt_text"]:
+        if not (opts["narrator_prompt"] and opts["narrator_prompt_text"]):
+            raise click.BadParameter(
+                "give the clip and its exact transcript together",
+                param_hint="--narrator-prompt/--narrator-prompt-text",
+            )
+        merged.setdefault(narration, {}).update(
+            prompt_wav=str(Path(opts["narrator_prompt"]).resolve()),
+            prompt_text=opts["narrator_prompt_text"],
+        )
     if opts["voice"]:
         if not opts["voice"].endswith(".onnx"):
             raise click.BadParameter(
@@ -197,6 +207,16 @@ def book_options(func: Any) -> Any:
     "--dialogue-engine",
     metavar="NAME",
     help="Engine for quoted speech [default: the config file's, else auto].",
+)
+@click.option(
+    "--narrator-prompt",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A clip of the voice to clone for narration (engines that clone: cosyvoice3).",
+)
+@click.option(
+    "--narrator-prompt-text",
+    metavar="TEXT",
+    help="The exact transcript of --narrator-prompt.",
 )
 @click.option(
     "--engine-option",
@@ -342,6 +362,19 @@ def _start_server() -> Any:
         return None
 
 
+def _check_prompt_engine(settings: Any) -> None:
+    """--narrator-prompt needs a narration engine that clones voices (checked once routed)."""
+    from narration.engines.registry import engine_class
+    from narration.engines.routing import AUTO
+
+    name = settings.narration_engine
+    prompted = "prompt_wav" in settings.engine_options.get(name, {})
+    if prompted and name != AUTO and not engine_class(name).clones_voices:
+        raise click.BadParameter(
+            f"the narration engine {name!r} does not clone voices", param_hint="--narrator-prompt"
+        )
+
+
 def _resolved_settings(settings: dict[str, Any]) -> tuple[Any, str]:
     """JobSettings with "auto" roles routed, and the one line to say when an installed engine
     was passed over ("" when none was): which engines speak, and why the other did not."""
@@ -349,13 +382,17 @@ def _resolved_settings(settings: dict[str, Any]) -> tuple[Any, str]:
     from narration.job_settings import JobSettings
 
     job_settings = JobSettings(**settings)
+    _check_prompt_engine(job_settings)
     if AUTO not in (job_settings.narration_engine, job_settings.dialogue_engine):
         return job_settings, ""
     routing = resolve_routing(
         job_settings.narration_engine, job_settings.dialogue_engine, job_settings.engine_options
     )
+    for_auto = job_settings.engine_options.pop(AUTO, {})
     for name in dict.fromkeys([routing.narration, routing.dialogue]):
-        job_settings.engine_options.setdefault(name, {})
+        options = job_settings.engine_options.setdefault(name, {})
+        if name == routing.narration and job_settings.narration_engine == AUTO:
+            options.update({**for_auto, **options})  # the narrator's prompt goes with it
     resolved = replace(
         job_settings, narration_engine=routing.narration, dialogue_engine=routing.dialogue
     )
@@ -365,6 +402,7 @@ def _resolved_settings(settings: dict[str, Any]) -> tuple[Any, str]:
             f"narration by {routing.narration}, dialogue by {routing.dialogue}; not using "
             f"{'; '.join(routing.passed_over)}"
         )
+    _check_prompt_engine(resolved)
     return resolved, note
 
 
@@ -493,6 +531,28 @@ def engines(ctx: click.Context) -> None:
             f"  licences: code {engine.code_license}, weights {engine.weights_license}\n"
             f"  voices: {', '.join(v.name or v.model_id for v in engine.voices())}"
         )
+
+
+@engines.command("install")
+@click.argument("name")
+@click.option(
+    "--source",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The engine's code (e.g. a checkout of FunAudioLLM/CosyVoice).",
+)
+def engines_install(name: str, source: Path) -> None:
+    """Set up NAME's own environment from its code at SOURCE and record it in the config file
+    (for engines whose code cannot share narrate's environment, such as cosyvoice3)."""
+    from narration import config
+    from narration.engines.registry import create_engine
+
+    engine = create_engine(name, **config.engine_options(name))
+    folder = config.weights_root().parent / "envs" / name
+    click.echo(f"{name}: installing into {folder} (this takes minutes)")
+    recorded = engine.install(source, folder)
+    path = config.set_engine_options(name, recorded)
+    click.echo(f"{name}: installed; {', '.join(recorded)} recorded in {path}")
 
 
 @engines.command("fetch")

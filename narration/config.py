@@ -80,3 +80,24 @@ def weights_root() -> Path:
         return Path(os.environ["NARRATION_WEIGHTS"]).expanduser()
     root = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(root) / "narration" / "weights"
+
+
+def set_engine_options(name: str, values: dict[str, Any]) -> Path:
+    """Write `values` into [engines.<name>] of the config file, keeping everything else in it
+    (comments and order too: tomlkit); returns the file's path."""
+    import tomlkit
+
+    from narration.atomic import atomic_write_text
+
+    path = config_path()
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        document = tomlkit.document()
+    engines = document.setdefault("engines", tomlkit.table())
+    table = engines.setdefault(name, tomlkit.table())
+    for key, value in values.items():
+        table[key] = value
+    atomic_write_text(path, tomlkit.dumps(document))
+    _load.cache_clear()
+    return path

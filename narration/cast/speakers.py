@@ -189,7 +189,11 @@ def cast_book(
     cast_path = out_dir / "cast.toml"
     existing_text = cast_path.read_text(encoding="utf-8") if cast_path.is_file() else None
     narrator_voice, existing = read_cast(cast_path) if existing_text else (narrator_default, [])
-    if narrator_voice.engine != narrator_default.engine:  # the narration engine was changed
+    cloned = narrator_default.param("prompt_sha256") is not None
+    if narrator_voice.engine != narrator_default.engine or (
+        cloned and narrator_voice != narrator_default
+    ):
+        # another narration engine, or a prompt clip given for this run: it is the narrator
         narrator_voice = narrator_default
     existing = _routed(existing, narrator_voice, {v.engine for v in engine_voices})
     members = merge_cast(existing, discovered, narrator_voice)

@@ -70,6 +70,8 @@ class Engine(ABC):
     # Sampling engines sometimes repeat, skip or babble: a take whose duration is implausible
     # for its text is redone with another seed, up to this many times.
     max_retakes: ClassVar[int] = 2
+    # Takes a voice prompt (a clip and its transcript: narration.engines.prompts) to clone.
+    clones_voices: ClassVar[bool] = False
     # Items per synthesize() call: the pool hands out this many; a device engine starts from
     # it until its memory has been measured, and never exceeds `max_batch_size`.
     batch_size: int = 4
@@ -111,6 +113,13 @@ class Engine(ABC):
         from narration.errors import EngineError
 
         raise EngineError(f"engine {self.name!r} has no weights to fetch")
+
+    def install(self, source: Path, folder: Path) -> dict[str, Any]:
+        """Set up what this engine runs in (e.g. a virtual environment for code that cannot
+        share ours) from `source` into `folder`; returns the options to record in the config."""
+        from narration.errors import EngineError
+
+        raise EngineError(f"engine {self.name!r} has nothing to install")
 
     def batch_key(self, item: SynthesisItem) -> Hashable:
         """Items with equal keys may share one synthesize() call (same voice and settings)."""

@@ -45,6 +45,7 @@ import numpy as np
 from narration.engines.base import Availability, Engine, SynthesisItem
 from narration.errors import EngineError
 from narration.model import Voice
+from narration.render.memory import cuda_gpu_present
 
 HUB_REPO = "2Noise/ChatTTS"
 _ASSETS = (
@@ -81,11 +82,6 @@ def _hash_map_digest(folder: str) -> str:
         text = (Path(spec.origin).parent / "res" / "sha256_map.json").read_text(encoding="utf-8")
     canonical = json.dumps(json.loads(text), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-
-def _has_cuda_gpu() -> bool:
-    """Without importing torch (seconds): the NVIDIA driver's device nodes or proc entries."""
-    return Path("/proc/driver/nvidia/gpus").is_dir() or Path("/dev/nvidia0").exists()
 
 
 def speaker_voice(seed: int, name: str | None = None, gender: str = "U") -> Voice:
@@ -164,7 +160,7 @@ class ChatTTSEngine(Engine):
             )
         if self.device in ("cpu",) or self.device.startswith("cuda"):
             return Availability(True, "", str(self.folder), self.device)
-        if not _has_cuda_gpu():
+        if not cuda_gpu_present():
             return Availability(
                 False, "no CUDA GPU found (-O chattts.device=cpu runs it slowly on the CPU)",
                 str(self.folder),

@@ -39,7 +39,10 @@ def _candidates(role: str) -> list[str]:
 def resolve_routing(
     narration: str, dialogue: str, options: dict[str, dict[str, Any]] | None = None
 ) -> Routing:
+    """`options` maps engine names to their options; under "auto" are options for whichever
+    engine takes an "auto" role (a narrator prompt, say), which candidates are judged with."""
     options = options or {}
+    for_auto = options.get(AUTO, {})
     chosen: dict[str, str] = {}
     passed: list[str] = []
     for role, choice in (("narration", narration), ("dialogue", dialogue)):
@@ -48,7 +51,8 @@ def resolve_routing(
             chosen[role] = choice
             continue
         for name in _candidates(role):
-            availability = create_engine(name, **options.get(name, {})).availability()
+            candidate = {**for_auto, **options.get(name, {})}
+            availability = create_engine(name, **candidate).availability()
             if availability.usable:
                 chosen[role] = name
                 break

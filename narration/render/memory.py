@@ -8,9 +8,16 @@ the system's available memory: what the host process tree holds shows up as smal
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 GIB = 1 << 30
+
+
+def cuda_gpu_present() -> bool:
+    """Whether an NVIDIA GPU is here, without importing torch (seconds): the driver's proc
+    entries or device nodes. Engines use it to decide whether auto-routing may pick them."""
+    return Path("/proc/driver/nvidia/gpus").is_dir() or Path("/dev/nvidia0").exists()
 
 
 class MemoryMeter(Protocol):
