@@ -85,20 +85,22 @@ class EngineChild:
         return first
 
     def _read_line(self, timeout_s: float) -> dict[str, Any]:
-        assert self.process is not None and self.process.stdout is not None
+        process = self.process
+        assert process is not None and process.stdout is not None
+        stdout = process.stdout
         result: list[str] = []
-        reader = threading.Thread(target=lambda: result.append(self.process.stdout.readline()))
-        reader.daemon = True
+        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout_s)
+        if reader.is_alive():
+            raise EngineError(f"{self.name}: no answer in {timeout_s:g} s")
         line = result[0] if result else ""
-        if not line:
-            code = self.process.poll()
-            raise EngineError(
-                f"{self.name}: the engine process ended (exit code {code})"
-                if code is not None
-                else f"{self.name}: no answer in {timeout_s} s"
-            )
+        if not line:  # end of its output: it is ending (wait for it, to say how)
+            try:
+                code = process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                code = None
+            raise EngineError(f"{self.name}: the engine process ended (exit code {code})")
         try:
             return json.loads(line)
         except ValueError:
