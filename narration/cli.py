@@ -138,6 +138,7 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
         "chapters": parse_chapters(opts["chapters"]),
         "notes": opts["notes"],
         "include_front_matter": opts["front_matter"],
+        "include_boilerplate": opts["gutenberg_boilerplate"],
         "cast": opts["cast"],
         "lexicon_paths": [str(p) for p in opts["lexicon"]],
         "formats": list(dict.fromkeys(opts["formats"])) or ["m4b"],
@@ -171,6 +172,11 @@ _book_options = [
         help="What to do with footnotes and endnotes.",
     ),
     click.option("--front-matter", is_flag=True, help="Also read title page, copyright, etc."),
+    click.option(
+        "--gutenberg-boilerplate",
+        is_flag=True,
+        help="Also read Project Gutenberg's header, licence and transcriber's notes.",
+    ),
     click.option(
         "--out",
         "-o",

@@ -20,7 +20,14 @@ WORDS_PER_MINUTE = 160
 _out = Console()
 
 
-def _job(book: Path, chapters: str | None, notes: str, front_matter: bool, out: Path):  # noqa: ANN202
+def _job(  # noqa: ANN202
+    book: Path,
+    chapters: str | None,
+    notes: str,
+    front_matter: bool,
+    out: Path,
+    boilerplate: bool = False,
+):
     from narration.pipeline import JobSettings, prepare_job
 
     settings = JobSettings(
@@ -28,6 +35,7 @@ def _job(book: Path, chapters: str | None, notes: str, front_matter: bool, out: 
         chapters=parse_chapters(chapters),
         notes=notes,
         include_front_matter=front_matter,
+        include_boilerplate=boilerplate,
     )
     return prepare_job(book, settings)
 
@@ -37,7 +45,13 @@ def _job(book: Path, chapters: str | None, notes: str, front_matter: bool, out: 
 @book_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (a stable interface).")
 def plan_command(
-    book: Path, chapters: str | None, notes: str, front_matter: bool, out: Path, as_json: bool
+    book: Path,
+    chapters: str | None,
+    notes: str,
+    front_matter: bool,
+    gutenberg_boilerplate: bool,
+    out: Path,
+    as_json: bool,
 ) -> None:
     """Show what would be narrated, without rendering any audio.
 
@@ -51,7 +65,7 @@ def plan_command(
     """
     from narration.pipeline import write_manifest_for
 
-    job = _job(book, chapters, notes, front_matter, out)
+    job = _job(book, chapters, notes, front_matter, out, gutenberg_boilerplate)
     voiced = [c for c in job.book.chapters if c.index in {p.index for p in job.plan.chapters}]
     write_manifest_for(job)
     if as_json:
@@ -107,12 +121,18 @@ def _diff_line(source: str, spoken: str) -> tuple[Text, Text]:
 @click.option("--chapter", "-n", type=int, required=True, help="Chapter number (as in `plan`).")
 @click.option("--notes", type=click.Choice(["skip", "inline", "chapter-end"]), default="skip")
 @click.option("--front-matter", is_flag=True)
+@click.option("--gutenberg-boilerplate", is_flag=True)
 @click.option("--all", "show_all", is_flag=True, help="Show unchanged sentences too.")
 def preview_command(
-    book: Path, chapter: int, notes: str, front_matter: bool, show_all: bool
+    book: Path,
+    chapter: int,
+    notes: str,
+    front_matter: bool,
+    gutenberg_boilerplate: bool,
+    show_all: bool,
 ) -> None:
     """Show a chapter's source text beside the text that will be spoken, changes highlighted."""
-    job = _job(book, str(chapter), notes, front_matter, Path("output"))
+    job = _job(book, str(chapter), notes, front_matter, Path("output"), gutenberg_boilerplate)
     if not job.plan.chapters:
         raise InputError(book, f"there is no chapter {chapter} (see `narrate plan`)")
     planned = job.plan.chapters[0]

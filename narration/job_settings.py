@@ -31,6 +31,7 @@ class JobSettings:
     chapters: list[int] | None = None  # 1-based; None = all
     notes: str = "skip"
     include_front_matter: bool = False
+    include_boilerplate: bool = False  # Project Gutenberg's header, licence, notes
     lexicon_paths: list[str] = field(default_factory=list)
     formats: list[str] = field(default_factory=lambda: ["m4b"])
     bitrate: str = "64k"

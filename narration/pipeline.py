@@ -102,7 +102,10 @@ def prepare_job(
     """Read and plan the book. Pure and fast: no audio, no engine loading."""
     book_path = Path(book_path)
     book = read_book(
-        book_path, include_front_matter=settings.include_front_matter, notes=settings.notes
+        book_path,
+        include_front_matter=settings.include_front_matter,
+        include_boilerplate=settings.include_boilerplate,
+        notes=settings.notes,
     )
     engines = {name: create_engine(name, **options) for name, options in settings.engines().items()}
     narrator = engines[settings.narration_engine]

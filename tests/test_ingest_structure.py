@@ -94,8 +94,66 @@ def test_nested_toc_part_title_prefixes_first_chapter(tmp_path):
     }
     toc = li("part1.xhtml", "Part One", li("c1.xhtml", "Chapter 1") + li("c2.xhtml", "Chapter 2"))
     book = read_book(build(tmp_path, docs, toc))
-    assert [c.title for c in book.chapters] == ["Part One: Chapter 1", "Chapter 2"]
+    assert [c.title for c in book.chapters] == ["Part One: Chapter 1", "Part One: Chapter 2"]
     assert texts(book.chapters[0].blocks) == [("paragraph", "First.")]
+
+
+def test_every_child_of_a_parent_without_text_carries_its_title(tmp_path):
+    """A part page, an unlinked label, and a parent that is a chapter itself."""
+    docs = {
+        "scandal": "<h1>A SCANDAL IN BOHEMIA</h1>",
+        "s1": "<h2>I.</h2><p>To Sherlock Holmes she is always the woman.</p>",
+        "s2": "<h2>II.</h2><p>At three o'clock precisely I was at Baker Street.</p>",
+        "s3": "<h2>III.</h2><p>I slept at Baker Street that night.</p>",
+        "league": "<h1>The Red-Headed League</h1><p>I had called upon my friend.</p>",
+        "l1": "<p>It was a Saturday.</p>",
+        "p192": "<h2>192 THE REAL PRINCESS</h2><p>There was once a Prince.</p>",
+        "p193": "<h2>193 THE EMPEROR'S NEW CLOTHES</h2><p>Many years ago.</p>",
+        "two": "<h1>Part Two</h1>",
+        "t1": "<p>Two one.</p>",
+        "t2": "<p>Two two.</p>",
+    }
+    stories = li("s1.xhtml", "I") + li("s2.xhtml", "II") + li("s3.xhtml", "III")
+    andersen = li("p192.xhtml", "192 THE REAL PRINCESS") + li(
+        "p193.xhtml", "193 THE EMPEROR'S NEW CLOTHES"
+    )
+    toc = (
+        li("scandal.xhtml", "A Scandal in Bohemia", stories)
+        + li("league.xhtml", "The Red-Headed League", li("l1.xhtml", "Saturday"))
+        + f"<li><span>Hans Christian Andersen</span><ol>{andersen}</ol></li>"
+        + li(
+            "two.xhtml",
+            "Part Two",
+            li("t1.xhtml", "Part Two, Chapter 1") + li("t2.xhtml", "Part Two, Chapter 2"),
+        )
+    )
+    book = read_book(build(tmp_path, docs, toc))
+    assert [c.title for c in book.chapters] == [
+        "A Scandal in Bohemia: I",
+        "A Scandal in Bohemia: II",
+        "A Scandal in Bohemia: III",
+        "The Red-Headed League",
+        "Saturday",  # its parent is a chapter of its own, announced just before it
+        "Hans Christian Andersen: 192 The Real Princess",
+        "Hans Christian Andersen: 193 The Emperor's New Clothes",
+        "Part Two, Chapter 1",  # the title says its part already
+        "Part Two, Chapter 2",
+    ]
+    assert texts(book.chapters[1].blocks) == [
+        ("paragraph", "At three o'clock precisely I was at Baker Street.")
+    ]
+
+
+def test_ncx_label_without_target_titles_the_points_inside_it(tmp_path):
+    ncx = (
+        '<navPoint id="a"><navLabel><text>BOOK ONE</text></navLabel>'
+        '<navPoint id="c1"><navLabel><text>Chapter I</text></navLabel><content src="c1.xhtml"/>'
+        '</navPoint><navPoint id="c2"><navLabel><text>Chapter II</text></navLabel>'
+        '<content src="c2.xhtml"/></navPoint></navPoint>'
+    )
+    docs = {"c1": "<p>One.</p>", "c2": "<p>Two.</p>"}
+    book = read_book(build(tmp_path, docs, None, ncx=ncx))
+    assert [c.title for c in book.chapters] == ["Book One: Chapter I", "Book One: Chapter II"]
 
 
 def test_part_page_with_text_is_its_own_chapter(tmp_path):

@@ -28,7 +28,7 @@ def test_txt_chapters_from_chapter_lines(tmp_path):
     )
     book = read_book(write(tmp_path, "lighthouse.txt", text))
     assert (book.title, book.author) == ("The Lighthouse", "Mary Keeper")
-    assert [c.title for c in book.chapters] == ["CHAPTER I", "Chapter 2. The Storm"]
+    assert [c.title for c in book.chapters] == ["Chapter I", "Chapter 2. The Storm"]
     assert [b.text for b in book.chapters[0].blocks] == [
         "The lamp was lit at dusk. It burned all night.",
         "Morning came slowly.",
@@ -43,7 +43,23 @@ def test_txt_roman_numerals_and_caps_headings(tmp_path):
     assert [c.title for c in book.chapters] == ["I.", "II."]
     caps = "THE BEGINNING\n\nIt began.\n\nTHE MIDDLE\n\nIt went on.\n\nTHE END\n\nIt ended.\n"
     book = read_book(write(tmp_path, "c.txt", caps))
-    assert [c.title for c in book.chapters] == ["THE BEGINNING", "THE MIDDLE", "THE END"]
+    assert [c.title for c in book.chapters] == ["The Beginning", "The Middle", "The End"]
+
+
+def test_txt_book_and_part_headings_are_carried_by_their_chapters(tmp_path):
+    text = (
+        "BOOK ONE\n\nCHAPTER I\n\nOne one.\n\nCHAPTER II\n\nOne two.\n\n"
+        "BOOK TWO\n\nCHAPTER I\n\nTwo one.\n\nCHAPTER II\n\nTwo two.\n\n"
+        "EPILOGUE\n\nAfter all.\n"
+    )
+    book = read_book(write(tmp_path, "books.txt", text))
+    assert [c.title for c in book.chapters] == [
+        "Book One: Chapter I",
+        "Book One: Chapter II",
+        "Book Two: Chapter I",
+        "Book Two: Chapter II",
+        "Epilogue",
+    ]
 
 
 def test_txt_without_headings_is_one_chapter_named_from_file(tmp_path):

@@ -47,6 +47,8 @@ Cast of this book: who speaks with which voice. Edit freely; later runs keep you
   factor: > 1 slower); params: engine settings such as Piper's length_scale (> 1 slower).
 - To rename a character keep the old name in its aliases; to merge two, add one's name to
   the other's aliases and delete it. A deleted character that still speaks comes back.
+- "Narrator" is the book's first-person narrator ("I"): their quoted lines are read in the
+  narrator's voice, so that character's voice is always "narrator".
 """
 
 

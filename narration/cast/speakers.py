@@ -175,6 +175,22 @@ def _routed(members: list[CastMember], narrator: Voice, engines: set[str]) -> li
     ]
 
 
+def _first_person(members: list[CastMember]) -> str | None:
+    """The cast's name for the first-person narrator: the character named "Narrator" or
+    aliased so, or (a user's rename that dropped that alias) the one aliased "I"."""
+    index = speaker_index(members)
+    return index.get(FIRST_PERSON_NARRATOR.casefold()) or index.get("i")
+
+
+def _first_person_as_narrator(members: list[CastMember], narrator: Voice) -> list[CastMember]:
+    """A first-person narrator's own quoted lines are read in the narrator's voice ("I said"
+    is the same person as the narration), so the cast says so: that character's voice is
+    the narrator's (written `voice = "narrator"`), whatever the file had, and takes none of
+    the distinct voices the other characters need."""
+    first_person = _first_person(members)
+    return [replace(m, voice=narrator) if m.name == first_person else m for m in members]
+
+
 def cast_book(
     book: Book, out_dir: Path, narrator_default: Voice, engine_voices: list[Voice]
 ) -> tuple[BookAttributor, dict[str, Voice], list[CastMember]]:
@@ -193,20 +209,27 @@ def cast_book(
     if narrator_voice.engine != narrator_default.engine or (
         cloned and narrator_voice != narrator_default
     ):
-        # another narration engine, or a prompt clip given for this run: it is the narrator
+        # another narration engine, or a prompt clip given for this run: it is the narrator,
+        # and characters the narrator read (voice = "narrator") go on being read by them
+        existing = [
+            replace(m, voice=narrator_default) if m.voice == narrator_voice else m for m in existing
+        ]
         narrator_voice = narrator_default
     existing = _routed(existing, narrator_voice, {v.engine for v in engine_voices})
-    members = merge_cast(existing, discovered, narrator_voice)
+    members = _first_person_as_narrator(
+        merge_cast(existing, discovered, narrator_voice), narrator_voice
+    )
     others = [v for v in engine_voices if v != narrator_voice]
     casting = cast_voices(members, narrator_voice, others)
     members = apply_casting(members, casting)
     text = render_cast(members, narrator_voice, existing_text)
     if text != existing_text:
         atomic_write_text(cast_path, text)
-    voices = {NARRATOR: narrator_voice}
+    voices = {NARRATOR: narrator_voice, FIRST_PERSON_NARRATOR: narrator_voice}
     for member in members:
         voices[member.name] = member.voice or narrator_voice
-    # A first-person narrator's own quoted lines are read in the narrator's voice.
-    voices[FIRST_PERSON_NARRATOR] = narrator_voice
     names = speaker_index(members)
+    first_person = _first_person(members)
+    if first_person:  # attribution calls them "Narrator", whatever the file calls them
+        names[FIRST_PERSON_NARRATOR.casefold()] = first_person
     return BookAttributor(layout, dialogue, names), voices, members

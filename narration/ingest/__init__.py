@@ -17,7 +17,12 @@ EPUB chapter rules:
 - Front/back matter (title page, copyright, contents, dedication, index, notes pages, ...)
   and non-linear spine documents are skipped unless `include_front_matter`; each skip is
   listed in `Book.skipped` with its reason. Headings that repeat the TOC title are dropped
-  (the pipeline announces the title itself).
+  (the pipeline announces the title itself). A chapter under a parent that is no chapter
+  itself carries the parent's title ("A Scandal in Bohemia: II"); titles set in capitals
+  are shown (and spoken) in title case.
+- Project Gutenberg books (EPUB and plain text): the header, the licence and transcriber's
+  notes are left out unless `include_boilerplate`, and listed in `Book.skipped` with their
+  length ("Project Gutenberg licence", "boilerplate, 3,012 words"); see gutenberg.py.
 - notes: "skip" drops note references and bodies; "inline" reads each note (as a NOTE block,
   "Note: ...") after the paragraph that references it; "chapter-end" reads them at the end
   of the referencing chapter.
@@ -38,8 +43,17 @@ NOTE_POLICIES = ("skip", "inline", "chapter-end")
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown")
 
 
-def read_book(path: str | Path, *, include_front_matter: bool = False, notes: str = "skip") -> Book:
-    """Parse `path` into a Book, or raise InputError saying in one line what is wrong."""
+def read_book(
+    path: str | Path,
+    *,
+    include_front_matter: bool = False,
+    notes: str = "skip",
+    include_boilerplate: bool = False,
+) -> Book:
+    """Parse `path` into a Book, or raise InputError saying in one line what is wrong.
+
+    `include_boilerplate` reads Project Gutenberg's header, licence and transcriber's notes,
+    which are otherwise left out (EPUB and plain text) and listed in `Book.skipped`."""
     from narration.ingest.epub import read_epub
     from narration.ingest.markdown import read_markdown
     from narration.ingest.safety import check_file, is_zip, read_limited
@@ -51,7 +65,12 @@ def read_book(path: str | Path, *, include_front_matter: bool = False, notes: st
     head = check_file(path)
     try:
         if is_zip(head):
-            return read_epub(path, include_front_matter=include_front_matter, notes=notes)
+            return read_epub(
+                path,
+                include_front_matter=include_front_matter,
+                notes=notes,
+                include_boilerplate=include_boilerplate,
+            )
         suffix = path.suffix.lower()
         if suffix == ".epub":
             raise InputError(path, "not an EPUB: the file is not a ZIP archive")
@@ -62,7 +81,12 @@ def read_book(path: str | Path, *, include_front_matter: bool = False, notes: st
         text = decode(read_limited(path), path)
         if suffix in (".md", ".markdown"):
             return read_markdown(path, text, include_front_matter=include_front_matter, notes=notes)
-        return read_txt(path, text, include_front_matter=include_front_matter)
+        return read_txt(
+            path,
+            text,
+            include_front_matter=include_front_matter,
+            include_boilerplate=include_boilerplate,
+        )
     except InputError:
         raise
     except RecursionError:

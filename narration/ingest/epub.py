@@ -11,7 +11,12 @@ Chapter rules (documented for users in read_book's docstring):
 - Spine documents without a TOC entry are appended to the chapter before them; when nothing
   precedes them they open the book as a chapter titled from their own heading (or the
   document <title>). A book with no usable TOC gets one chapter per spine document.
+- A chapter under a TOC entry or label that is not a chapter itself (a part page, an
+  author's name over stories) carries that parent's title ("A Scandal in Bohemia: II"),
+  unless its own title already says it. Titles set in capitals are shown in title case.
 - Leading headings that repeat the TOC title are dropped: the pipeline announces the title.
+- Project Gutenberg's header, licence and transcriber's notes are taken out unless
+  `include_boilerplate` (see gutenberg.py), and listed in `Book.skipped` with their length.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from pathlib import Path, PurePosixPath
 from lxml import etree
 
 from narration.errors import InputError
+from narration.ingest import gutenberg
 from narration.ingest.epub_toc import TocEntry, read_toc
 from narration.ingest.matter import (
+    TRANSCRIBER_NOTES,
     matter_from_filename,
     matter_from_title,
     matter_from_types,
@@ -33,6 +40,7 @@ from narration.ingest.matter import (
 from narration.ingest.notes import NoteIndex, collect_notes, local
 from narration.ingest.package import Package, read_package
 from narration.ingest.safety import SafeZip, open_zip, parse_content
+from narration.ingest.titles import join_titles, says_already
 from narration.ingest.xhtml import Item, NoteRefs, Skip, Split, Walker
 from narration.model import Block, BlockKind, Book, Chapter, SkippedSection
 
@@ -47,17 +55,20 @@ class _Piece:
     linear: bool
     at_doc_start: bool
     items: list[Item] = field(default_factory=list)
+    emptied: bool = False  # all its text was Project Gutenberg's boilerplate
 
 
-def read_epub(path: Path, *, include_front_matter: bool, notes: str) -> Book:
+def read_epub(
+    path: Path, *, include_front_matter: bool, notes: str, include_boilerplate: bool = False
+) -> Book:
     archive = open_zip(path)
     try:
-        return _read(archive, include_front_matter, notes)
+        return _read(archive, include_front_matter, notes, include_boilerplate)
     finally:
         archive.close()
 
 
-def _read(archive: SafeZip, include_matter: bool, notes: str) -> Book:
+def _read(archive: SafeZip, include_matter: bool, notes: str, include_boilerplate: bool) -> Book:
     package = read_package(archive)
     toc = read_toc(archive, package)
     docs: dict[str, etree._Element] = {}
@@ -65,10 +76,19 @@ def _read(archive: SafeZip, include_matter: bool, notes: str) -> Book:
         href = spine_item.item.href
         if spine_item.item.is_html and href not in docs:
             docs[href] = parse_content(archive.read(href), archive.path, href)
+    marked_notes: list[str] = []
+    if not include_boilerplate:
+        targets = {entry.fragment for entry in toc.entries if entry.fragment}
+        for root in docs.values():
+            marked_notes += gutenberg.take_transcriber_notes(root, targets)
     note_index = collect_notes(docs)
     landmarks = {(href, frag): matter_from_types(types) for types, href, frag in toc.landmarks}
 
     pieces = _pieces(package, docs, toc.entries, note_index, include_matter)
+    leading, trailing = [], []
+    if not include_boilerplate:
+        leading, trailing = _strip_boilerplate(pieces, note_index, notes, marked_notes)
+        pieces = [piece for piece in pieces if not piece.emptied]
     book = Book(
         title=package.title or archive.path.stem,
         author=" and ".join(package.authors) or "Unknown",
@@ -78,7 +98,8 @@ def _read(archive: SafeZip, include_matter: bool, notes: str) -> Book:
     _assemble(book, pieces, docs, note_index, notes, include_matter, landmarks)
     if not book.chapters and not include_matter and book.skipped:
         # Everything looked like front/back matter: better to read it than to read nothing.
-        return _read(archive, True, notes)
+        return _read(archive, True, notes, include_boilerplate)
+    book.skipped = [*leading, *book.skipped, *trailing]
     if not book.chapters:
         raise InputError(archive.path, "EPUB contains no readable text")
     if package.cover is not None and package.cover.href in archive.names:
@@ -130,6 +151,41 @@ def _pieces(
     return pieces
 
 
+def _strip_boilerplate(
+    pieces: list[_Piece], note_index: NoteIndex, note_policy: str, marked_notes: list[str]
+) -> tuple[list[SkippedSection], list[SkippedSection]]:
+    """Take Project Gutenberg's header, licence and transcriber's notes out of the pieces,
+    in place (see gutenberg.py). A piece whose text was all boilerplate is marked emptied,
+    unless its entry is a part whose title the chapters below it still need. A piece the TOC
+    titles "Transcriber's Notes" is front matter, left to those rules. `marked_notes` were
+    taken out of the documents already (by their class). Returns the skipped entries to list
+    before the book's own, and after them."""
+    had_text = [_has_text(piece.items) for piece in pieces]
+    notes_section = [
+        bool(piece.entries) and matter_from_title(piece.entries[-1].title) == TRANSCRIBER_NOTES
+        for piece in pieces
+    ]
+    removed = gutenberg.strip_blocks(
+        [piece.items for piece in pieces], [not n for n in notes_section]
+    )
+    removed.notes[:0] = marked_notes
+    for key, body in list(note_index.bodies.items()):
+        if gutenberg.split_notes([body]) == [("", body)]:  # a footnote that is only a TN
+            del note_index.bodies[key]
+            if note_policy != "skip":  # listed only where the policy would have read it
+                removed.notes.append(body)
+    for piece, had in zip(pieces, had_text, strict=True):
+        for entry in piece.entries:  # "The Project Gutenberg eBook of X" names the work X
+            entry.title = gutenberg.work_title(entry.title)
+        is_part = bool(piece.entries) and piece.entries[-1].has_children
+        piece.emptied = had and not _has_text(piece.items) and not is_part
+    return gutenberg.skipped_sections(removed.header, removed.notes, removed.footer)
+
+
+def _has_text(items: list[Item]) -> bool:
+    return any(isinstance(item, Block) and item.text for item in items)
+
+
 def _assemble(
     book: Book,
     pieces: list[_Piece],
@@ -141,6 +197,7 @@ def _assemble(
 ) -> None:
     prefix: list[str] = []
     end_notes: dict[int, list[str]] = {}
+    chapter_entries: set[int] = set()  # ids of the TOC entries that became chapters
     # Without any TOC, each spine document is a chapter titled from its own heading.
     has_toc = any(piece.entries for piece in pieces)
     for piece in pieces:
@@ -162,6 +219,8 @@ def _assemble(
             if reason is None and not title and piece.at_doc_start and not book.chapters:
                 reason = matter_from_filename(doc_href)
             reason = reason or landmarks.get((doc_href, frag or None))
+            if reason is None and not book.chapters and _is_title_page(blocks, title, book):
+                reason, name = "title page", title or book.title
             if reason and has_text:
                 book.skipped.append(SkippedSection(name, reason))
                 continue
@@ -185,8 +244,13 @@ def _assemble(
             if title == book.title and book.chapters:
                 title = f"Section {len(book.chapters) + 1}"
             blocks = _drop_title_headings(blocks, title)
-        full_title = ": ".join([*(p.rstrip(" :") for p in prefix), title])
+        entry = piece.entries[-1] if piece.entries else None
+        prefix = [p for p in prefix if not says_already(title, p)]  # "Part Two, Chapter 1"
+        context = _parent_context(entry, [*prefix, title], book.title, chapter_entries)
+        full_title = join_titles([*prefix, *context, title])
         prefix = []
+        if entry is not None:
+            chapter_entries.add(id(entry))
         chapter = Chapter(len(book.chapters) + 1, full_title, blocks, piece.href)
         book.chapters.append(chapter)
         end_notes[chapter.index] = list(keys)
@@ -200,6 +264,50 @@ def _assemble(
                     chapter.blocks.append(Block(f"Note: {note_index.bodies[key]}", BlockKind.NOTE))
     for chapter in book.chapters:
         chapter.blocks = _tidy_breaks(chapter.blocks)
+
+
+_TITLE_PAGE_WORDS = 40
+# Credit lines of a title page: "By Anna Marsh", "Translated by ...", "With illustrations".
+_TITLE_PAGE_LINE = re.compile(
+    r"^\W*(by|translated|illustrated|edited|with\s+(an?\s+)?(illustrations|introduction|notes|"
+    r"preface|frontispiece))\b",
+    re.I,
+)
+
+
+def _is_title_page(blocks: list[Block], title: str, book: Book) -> bool:
+    """Before the first chapter, a few lines under no title or the book's own, each a heading
+    or naming the book, its author or who made it ("by Anna Marsh"), are a title page (as a
+    Project Gutenberg book has after its header), not a chapter."""
+    texts = [block for block in blocks if block.text]
+    if not texts or sum(len(b.text.split()) for b in texts) >= _TITLE_PAGE_WORDS:
+        return False
+    if title and _tokens(title) != _tokens(book.title):
+        return False
+    names = [_tokens(book.title), _tokens(book.author)]
+    return all(
+        block.kind == BlockKind.HEADING
+        or _TITLE_PAGE_LINE.match(block.text)
+        or any(name and _contains(_tokens(block.text), name) for name in names)
+        for block in texts
+    )
+
+
+def _parent_context(
+    entry: TocEntry | None, said: list[str], book_title: str, chapter_entries: set[int]
+) -> list[str]:
+    """The title of what `entry` sits under, when its chapter needs it: the parent is no
+    chapter of its own (a part page, an unlinked label), is not the book itself, and `said`
+    (the titles announced with the chapter) does not already name it. "II" alone means
+    nothing in a chapter list; "A Scandal in Bohemia: II" does."""
+    parent = entry.parent if entry is not None else None
+    if parent is None or (parent.entry is not None and id(parent.entry) in chapter_entries):
+        return []
+    if _tokens(parent.title) == _tokens(book_title):
+        return []
+    if any(says_already(title, parent.title) for title in said):
+        return []
+    return [parent.title]
 
 
 def _place_notes(
@@ -269,7 +377,7 @@ def _fallback_title(blocks: list[Block], root: etree._Element | None, book_title
     if root is not None:
         for el in root.iter():
             if local(el) == "title" and (el.text or "").strip():
-                return " ".join(el.text.split())
+                return gutenberg.work_title(" ".join(el.text.split()))
     return book_title
 
 

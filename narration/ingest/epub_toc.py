@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class TocEntry:
     """One linked TOC entry. `labels` are unlinked headings (e.g. an author's name grouping
-    stories) and linked ancestors, outermost first: context for the entry's title."""
+    stories) that open just above it, outermost first: announced with its title. `parent` is
+    the entry or unlinked label it sits under, which every sibling may need as context."""
 
     title: str
     href: str  # archive path of the document
@@ -33,6 +34,15 @@ class TocEntry:
     depth: int
     labels: list[str] = field(default_factory=list)  # unlinked group labels just above
     has_children: bool = False  # a part: deeper entries follow it
+    parent: TocParent | None = None
+
+
+@dataclass
+class TocParent:
+    """What a TOC entry is nested under: a linked entry, or an unlinked label."""
+
+    title: str
+    entry: TocEntry | None = None  # None: an unlinked label
 
 
 @dataclass
@@ -83,7 +93,7 @@ def read_toc(archive: SafeZip, package: Package) -> Toc:
         root = _parse_toc_doc(archive, package.ncx.href)
         nav_map = next((el for el in root.iter() if _local(el) == "navMap"), None)
         if nav_map is not None:
-            _walk_ncx(nav_map, package.ncx.href, 0, [], entries)
+            _walk_ncx(nav_map, package.ncx.href, 0, [], entries, None)
     for here, after in zip(entries, entries[1:], strict=False):
         here.has_children = after.depth > here.depth
     for kind, href in package.guide:
@@ -112,13 +122,18 @@ def _walk_nav(
         if name in ("ol", "ul"):
             for li in child:
                 if _local(li) == "li":
-                    _nav_item(li, base, depth, labels, out)
+                    _nav_item(li, base, depth, labels, out, None)
         elif name not in ("h1", "h2", "h3", "h4", "h5", "h6", "header", "li", ""):
             _walk_nav(child, base, depth, labels, out)
 
 
 def _nav_item(
-    li: etree._Element, base: str, depth: int, labels: list[str], out: list[TocEntry]
+    li: etree._Element,
+    base: str,
+    depth: int,
+    labels: list[str],
+    out: list[TocEntry],
+    parent: TocParent | None,
 ) -> None:
     link = next((el for el in li if _local(el) == "a"), None)
     label_el = (
@@ -128,30 +143,45 @@ def _nav_item(
     )
     title = _clean("".join(label_el.itertext())) if label_el is not None else ""
     child_labels = list(labels)
+    child_parent = parent
     if link is not None and link.get("href") and title:
         href, fragment = _split_href(base, link.get("href", ""))
-        out.append(TocEntry(title, href, fragment, depth, list(labels)))
+        entry = TocEntry(title, href, fragment, depth, list(labels), parent=parent)
+        out.append(entry)
         child_labels = []
+        child_parent = TocParent(title, entry)
     elif title:
         child_labels = labels + [title]
+        child_parent = TocParent(title)
     for sub in li:
         if _local(sub) in ("ol", "ul"):
             for sub_li in sub:
                 if _local(sub_li) == "li":
-                    _nav_item(sub_li, base, depth + 1, child_labels, out)
-                    child_labels = []  # a label introduces only the first entry below it
+                    _nav_item(sub_li, base, depth + 1, child_labels, out, child_parent)
+                    child_labels = []  # a label is announced with the first entry below it
 
 
 def _walk_ncx(
-    parent: etree._Element, base: str, depth: int, labels: list[str], out: list[TocEntry]
+    container: etree._Element,
+    base: str,
+    depth: int,
+    labels: list[str],
+    out: list[TocEntry],
+    parent: TocParent | None,
 ) -> None:
-    for point in parent:
+    for point in container:
         if _local(point) != "navPoint":
             continue
         label = next((el for el in point if _local(el) == "navLabel"), None)
         content = next((el for el in point if _local(el) == "content"), None)
         title = _clean("".join(label.itertext())) if label is not None else ""
+        child_labels, child_parent = [], parent
         if content is not None and content.get("src") and title:
             href, fragment = _split_href(base, content.get("src", ""))
-            out.append(TocEntry(title, href, fragment, depth, list(labels)))
-        _walk_ncx(point, base, depth + 1, [], out)
+            entry = TocEntry(title, href, fragment, depth, list(labels), parent=parent)
+            out.append(entry)
+            child_parent = TocParent(title, entry)
+        elif title:  # a navPoint without a target: a label over the points inside it
+            child_labels, child_parent = [*labels, title], TocParent(title)
+        labels = []  # announced once, with the first entry after them
+        _walk_ncx(point, base, depth + 1, child_labels, out, child_parent)

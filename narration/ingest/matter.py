@@ -42,6 +42,8 @@ SKIP_TYPES: dict[str, str] = {
     "glossary": "glossary",
 }
 
+TRANSCRIBER_NOTES = "transcriber's notes"
+
 # Normalised TOC titles for the same pages, for books without semantics.
 _TITLE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(front )?cover( page| image)?"), "cover page"),
@@ -57,6 +59,7 @@ _TITLE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"bibliography|works cited|references"), "bibliography"),
     (re.compile(r"(also )?by the same author|other books by .*|also by .*"), "series page"),
     (re.compile(r"about the (author|publisher|translator)s?"), "about the author"),
+    (re.compile(r"(original )?transcribers?( s)? notes?"), TRANSCRIBER_NOTES),
 ]
 _FILE_STEMS = {
     "cover": "cover page",

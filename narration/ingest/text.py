@@ -3,9 +3,15 @@
 Chapters come from headings: Markdown `#` lines (the level that repeats; a lone top heading
 is the book title), or in plain text lines such as "CHAPTER IV", "Chapter 4. Title", a bare
 "IV." or an all-caps short line standing alone. Blank lines separate paragraphs; single line
-breaks inside a paragraph are spaces. Project Gutenberg headers and licences are cut off.
-Text before the first heading is read as an opening chapter when it is substantial (100+
-words) and otherwise treated as front matter (a title page, a contents list).
+breaks inside a paragraph are spaces. Text before the first heading is read as an opening
+chapter when it is substantial (100+ words) and otherwise treated as front matter (a title
+page, a contents list). A heading with no text under it ("VOL. II.", "BOOK ONE") is announced
+with the next chapter; a book, part or volume heading goes on being carried by the chapters
+after it ("Book One: Chapter II") until the next one. Headings set in capitals are shown in
+title case.
+
+Project Gutenberg's header, licence and transcriber's notes (see gutenberg.py) are left out
+and listed in `Book.skipped`, or with `include_boilerplate` read as chapters of their own.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import re
 from pathlib import Path
 
 from narration.errors import InputError
+from narration.ingest import gutenberg
 from narration.ingest.matter import matter_from_title
+from narration.ingest.titles import display_title, join_titles, says_already
 from narration.model import Block, BlockKind, Book, Chapter, SkippedSection
 
 log = logging.getLogger(__name__)
@@ -32,8 +40,7 @@ _SPECIAL = re.compile(
     r"^(prologue|epilogue|preface|introduction|afterword|foreword)\b.{0,60}$", re.I
 )
 _BREAK = re.compile(r"^\s*([*⁂•·~#]\s*){1,5}$|^\s*([-_*]\s*){3,}$")
-_GUTENBERG_START = re.compile(r"^\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG.*$", re.I | re.M)
-_GUTENBERG_END = re.compile(r"^\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG.*$", re.I | re.M)
+_PART_LINE = re.compile(r"^(book|part|vol\.?|volume)\s", re.I)  # a heading over chapters
 
 
 # --- decoding ----------------------------------------------------------------------------
@@ -111,22 +118,6 @@ def _join(lines: str) -> str:
     return " ".join(lines.split())
 
 
-def _strip_gutenberg(text: str) -> tuple[str, dict[str, str]]:
-    meta: dict[str, str] = {}
-    start = _GUTENBERG_START.search(text)
-    if start:
-        header = text[: start.start()]
-        for key in ("title", "author"):
-            m = re.search(rf"^{key}:\s*(.+)$", header, re.I | re.M)
-            if m:
-                meta[key] = m.group(1).strip()
-        text = text[start.end() :]
-    end = _GUTENBERG_END.search(text)
-    if end:
-        text = text[: end.start()]
-    return text, meta
-
-
 def _heading_class(para: str) -> tuple[int, str] | None:
     """(strength, heading text) if this paragraph looks like a chapter heading.
 
@@ -171,12 +162,16 @@ def _book(path: Path, title: str, author: str, sections: list[tuple[str | None, 
           include_matter: bool) -> Book:  # fmt: skip
     """Assemble chapters from (heading, blocks) sections; None heading = preamble."""
     book = Book(title=title, author=author, source_path=str(path))
-    prefix: list[str] = []
+    prefix: list[str] = []  # headings without text, announced with the next chapter
+    current_part = ""  # the book, part or volume heading the chapters are under
+    last_number: int | None = None  # the chapter number last seen under it
     for heading, blocks in sections:
         blocks = _tidy(blocks)
         if not any(b.text for b in blocks):
             if heading:  # "VOL. II." straight before "CHAPTER I.": announce it with that chapter
                 prefix.append(heading.rstrip(" .:"))
+                if _PART_LINE.match(heading):
+                    current_part, last_number = heading.rstrip(" .:"), None
             continue
         if heading is None:
             words = sum(len(b.text.split()) for b in blocks)
@@ -189,12 +184,37 @@ def _book(path: Path, title: str, author: str, sections: list[tuple[str | None, 
             book.skipped.append(SkippedSection(heading, reason))
             prefix = []
             continue
-        full = ": ".join([*prefix, heading])
+        number = _chapter_number(heading)
+        restarted = number is not None and last_number is not None and number <= last_number
+        if _PART_LINE.match(heading) or _SPECIAL.match(heading) or restarted:
+            # a part that is a chapter itself, a prologue, or numbering starting again under
+            # a part heading this text does not have: under no part we can name
+            current_part = ""
+        last_number = number if number is not None else last_number
+        said = [*(p for p in prefix if not says_already(heading, p)), heading]
+        carried = current_part and not any(says_already(t, current_part) for t in said)
+        full = join_titles([current_part, *said] if carried else said)
         prefix = []
         book.chapters.append(Chapter(len(book.chapters) + 1, full, blocks, path.name))
     if not book.chapters:
         raise InputError(path, "no readable text found")
     return book
+
+
+_NUMBERED = re.compile(r"^(?:(?:chapter|letter|stave|canto)\s+)?([ivxlcdm]+|\d{1,4})\b", re.I)
+_ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
+
+
+def _chapter_number(heading: str) -> int | None:
+    """12 for "CHAPTER XII." or "12. The Storm"; None for headings without a number."""
+    match = _NUMBERED.match(heading.strip())
+    if match is None:
+        return None
+    value = match.group(1).lower()
+    if value.isdigit():
+        return int(value)
+    digits = [_ROMAN_VALUES[c] for c in value]
+    return sum(-d if d < nxt else d for d, nxt in zip(digits, [*digits[1:], 0], strict=True))
 
 
 def _tidy(blocks: list[Block]) -> list[Block]:
@@ -214,14 +234,27 @@ def _title_from_stem(path: Path) -> str:
     return " ".join(re.sub(r"[_\-.]+", " ", path.stem).split()) or path.name
 
 
-def read_txt(path: Path, text: str, *, include_front_matter: bool) -> Book:
-    text, meta = _strip_gutenberg(text.replace("\r\n", "\n").replace("\r", "\n"))
-    paras = _paragraphs(text)
+def read_txt(
+    path: Path, text: str, *, include_front_matter: bool, include_boilerplate: bool = False
+) -> Book:
+    paras = _paragraphs(text.replace("\r\n", "\n").replace("\r", "\n"))
+    parts = gutenberg.partition(paras)
+    header = [part.header for part in parts if part.header]
+    footer = [part.footer for part in parts if part.footer]
+    meta = gutenberg.header_metadata("\n\n".join(header))
+    paras = [part.body for part in parts if part.body]
+    leading: list[SkippedSection] = []
+    trailing: list[SkippedSection] = []
+    if not include_boilerplate:
+        split = gutenberg.split_notes(paras)
+        paras = [body for body, _ in split if body]
+        notes = [note for _, note in split if note]
+        leading, trailing = gutenberg.skipped_sections(header, notes, footer)
     title, author = meta.get("title", ""), meta.get("author", "")
     # A leading "Title" paragraph followed by "by Author".
     byline = len(paras) >= 2 and re.match(r"^by\s+\S", paras[1].strip(), re.I) is not None
     if byline and len(paras[0]) < 120 and not _CHAPTER_LINE.match(paras[0].strip()):
-        title = title or _join(paras[0])
+        title = title or display_title(_join(paras[0]))
         author = author or _join(re.sub(r"^by\s+", "", paras[1].strip(), flags=re.I))
         paras = paras[2:]
     classes = [_heading_class(p) for p in paras]
@@ -231,10 +264,16 @@ def read_txt(path: Path, text: str, *, include_front_matter: bool) -> Book:
     sections: list[tuple[str | None, list[Block]]] = [(None, [])]
     for para, cls in zip(paras, classes, strict=True):
         if cls and cls[0] >= mode:
-            sections.append((cls[1], []))
+            sections.append((_strip_emphasis(cls[1]), []))
         else:
             sections[-1][1].append(_block(_strip_emphasis(para)))
     if len(sections) == 1:
         sections = [(title or _title_from_stem(path), sections[0][1])]
-    return _book(path, title or _title_from_stem(path), author or "Unknown", sections,
+    if header and include_boilerplate:  # asked for: read as chapters of their own
+        sections.insert(0, (gutenberg.HEADER_TITLE, [Block(_join(p)) for p in header]))
+    if footer and include_boilerplate:
+        sections.append((gutenberg.FOOTER_TITLE, [Block(_join(p)) for p in footer]))
+    book = _book(path, title or _title_from_stem(path), author or "Unknown", sections,
                  include_front_matter)  # fmt: skip
+    book.skipped = [*leading, *book.skipped, *trailing]
+    return book
