@@ -51,7 +51,8 @@ class EngineChild:
         self.command = list(command)
         self.env = env
         self.process: subprocess.Popen[str] | None = None
-        self.info: dict[str, Any] = {}
+        self.info: dict[str, Any] = {}  # its ready line
+        self.last_reply: dict[str, Any] = {}
         self._next_id = 0
         self._lock = threading.Lock()
         self._dir = tempfile.TemporaryDirectory(prefix=f"narration-{name}-")
@@ -120,7 +121,7 @@ class EngineChild:
                 self.process.stdin.flush()
             except (BrokenPipeError, OSError):
                 raise EngineError(f"{self.name}: the engine process is gone") from None
-            reply = self._read_line(timeout_s)
+            reply = self.last_reply = self._read_line(timeout_s)
             if not reply.get("ok"):
                 error = str(reply.get("error", "failed"))
                 if reply.get("out_of_memory"):
