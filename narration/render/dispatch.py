@@ -174,12 +174,6 @@ class WorkerBackend:
         self._wake()
         return wanted
 
-    def render(self, jobs: Iterable[RenderJob]) -> dict[str, float]:
-        """Render every job, waiting for those already queued; key -> duration_s."""
-        wanted = self.submit(jobs)
-        wait_futures(list(wanted.values()))
-        return {key: future.result() for key, future in wanted.items()}
-
     def wait_idle(self) -> bool:
         """Wait for everything queued so far; True when nothing failed."""
         with self._lock:

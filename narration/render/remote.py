@@ -79,11 +79,6 @@ class RemoteBackend:
                 wanted[job.key] = future
         return wanted
 
-    def render(self, jobs: Iterable[RenderJob]) -> dict[str, float]:
-        wanted = self.submit(jobs)
-        wait_futures(list(wanted.values()))
-        return {key: future.result() for key, future in wanted.items()}
-
     def wait_idle(self) -> bool:
         with self._lock:
             futures = list(self._futures.values())
