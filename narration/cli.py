@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from narration.errors import NarrationError
 
@@ -535,7 +536,7 @@ def engines(ctx: click.Context) -> None:
             f"{engine.sample_rate} Hz; placement: {engine.placement}\n"
             f"  weights: {weights or 'none'}\n"
             f"  licences: code {engine.code_license}, weights {engine.weights_license}\n"
-            f"  voices: {', '.join(v.name or v.model_id for v in engine.voices())}"
+            f"  voices: {', '.join(v.name or v.model_id for v in engine.voices()) or 'none yet'}"
         )
 
 
@@ -588,6 +589,11 @@ def _skip_exit_collection() -> None:
     gc.freeze()
 
 
+def _say_error(exc: BaseException) -> None:
+    """One line; the message is text, never markup (a "[engines.x]" in it must show)."""
+    console.print(f"[red]narrate: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point: one-line errors for anything the user can fix, no tracebacks."""
     _register_subcommands()
@@ -604,16 +610,20 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except NarrationError as exc:
-        console.print(f"[red]narrate: error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]narrate: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)
     except OSError as exc:
-        console.print(f"[red]narrate: error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]narrate: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)
     except Exception as exc:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("NARRATE_DEBUG"):
             raise
         console.print(
-            f"[red]narrate: internal error:[/] {type(exc).__name__}: {exc} "
+            f"[red]narrate: internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
             "(set NARRATE_DEBUG=1 to see the traceback)",
             highlight=False,
             soft_wrap=True,

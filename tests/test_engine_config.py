@@ -57,3 +57,16 @@ def test_a_narrator_prompt_needs_an_engine_that_clones(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2 and "does not clone voices" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_engine_that_needs_a_prompt_says_so_in_one_line(tmp_path):
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("")
+    result = run_narrate(
+        SAMPLE_BOOK, "--narration-engine", "cosyvoice3", "--out", tmp_path,
+        env={"NARRATION_CONFIG": str(config_file)},
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--narrator-prompt" in lines[0]
+    assert "[engines.cosyvoice3]" in result.stderr  # text, not swallowed as markup

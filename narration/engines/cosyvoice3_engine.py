@@ -95,6 +95,10 @@ class CosyVoice3Engine(Engine):
         sha = register_prompt(self.prompt_wav)
         return prompt_voice(self.name, sha, self.prompt_text, "narrator", self.instruct)
 
+    def voices(self) -> list[Voice]:
+        """The narrator, once a prompt is configured (none is bundled)."""
+        return [self.default_voice()] if self.prompt_wav and self.prompt_text else []
+
     def weights_folder(self) -> Path:
         return self.model_dir
 
