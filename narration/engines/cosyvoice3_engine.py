@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -155,32 +156,19 @@ class CosyVoice3Engine(Engine):
         assert self._child is not None
         from narration.engines.prompts import prompt_path
 
-        for item in items:
+        resolved = []
+        for item in items:  # the child reads each voice's clip from the prompts folder
             sha = item.voice.param("prompt_sha256")
-            if not sha or not prompt_path(sha).is_file():
+            clip = prompt_path(sha) if sha else None
+            if clip is None or not clip.is_file():
                 raise EngineError(f"voice {item.voice.name!r} has no prompt clip registered")
-        resolved = [
-            SynthesisItem(
-                item.text,
-                _with_param(
-                    item.voice, "prompt_wav", str(prompt_path(item.voice.param("prompt_sha256")))
-                ),
-                item.seed,
-            )  # fmt: skip
-            for item in items
-        ]
+            params = tuple(sorted({**dict(item.voice.params), "prompt_wav": str(clip)}.items()))
+            resolved.append(replace(item, voice=replace(item.voice, params=params)))
         return synthesize_in_child(self._child, resolved)
 
     def release_memory(self) -> None:
         if self._child is not None:
             self._child.stop()  # a fresh child starts with the device's memory free
-
-
-def _with_param(voice: Voice, key: str, value: Any) -> Voice:
-    params = dict(voice.params)
-    params[key] = value
-    return Voice(voice.engine, voice.model_id, voice.name, tuple(sorted(params.items())),
-                 voice.effects, voice.gender)  # fmt: skip
 
 
 def _folder_digest(folder: Path) -> str:

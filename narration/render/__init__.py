@@ -13,6 +13,15 @@ flow), and nothing about it is global. This package's own import is light (the w
 render.worker at start).
 """
 
+from collections.abc import Iterable
+from concurrent.futures import Future, wait
+
 from narration.render.takes import Landed, RenderJob
 
-__all__ = ["Landed", "RenderJob"]
+__all__ = ["Landed", "RenderJob", "all_succeeded"]
+
+
+def all_succeeded(futures: Iterable[Future]) -> bool:
+    """Wait for every future; True when none of them failed (a backend's wait_idle)."""
+    done, _ = wait(list(futures))
+    return not any(future.exception() is not None for future in done)

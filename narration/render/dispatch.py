@@ -26,13 +26,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import Future
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
 from narration.errors import EngineError
+from narration.render import all_succeeded
 from narration.render.sizing import BatchSizer
 from narration.render.takes import Landed, RenderJob
 from narration.render.worker import WorkerSpec, worker_main
@@ -178,8 +178,7 @@ class WorkerBackend:
         """Wait for everything queued so far; True when nothing failed."""
         with self._lock:
             futures = list(self._futures.values())
-        done, _ = wait_futures(futures)
-        return not any(f.exception() is not None for f in done)
+        return all_succeeded(futures)
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers; wait=False lets them exit in the background."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from narration.engines.base import Engine
 from narration.errors import EngineError
+from narration.render import all_succeeded
 from narration.render.takes import DurationGuard, Landed, RenderJob, render_batch
 from narration.store import SegmentStore
 
@@ -82,8 +82,7 @@ class RemoteBackend:
     def wait_idle(self) -> bool:
         with self._lock:
             futures = list(self._futures.values())
-        done, _ = wait_futures(futures)
-        return not any(f.exception() is not None for f in done)
+        return all_succeeded(futures)
 
     def close(self, wait: bool = True) -> None:
         with self._lock:
