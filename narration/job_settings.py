@@ -55,7 +55,9 @@ class JobSettings:
 
 
 def book_slug(book_path: Path) -> str:
-    return re.sub(r"[^\w.-]+", "_", book_path.stem).strip("._") or "book"
+    """The book's folder and file name: its file name's stem, made safe. It never starts with
+    '-' (other tools would read it as an option) or '.' (a hidden file)."""
+    return re.sub(r"[^\w.-]+", "_", book_path.stem).lstrip("-._").rstrip("._") or "book"
 
 
 def store_root(settings: JobSettings, book_path: str | Path) -> Path:
