@@ -33,6 +33,9 @@ from narration.cast.quotes import Quotation, find_quotations
 NARRATOR = "Narrator"
 _SHORT_TEXT = 20_000  # characters
 _MALE_TITLES = {t for t, g in TITLES.items() if g == "M"}
+# Professional titles a bare surname also goes by ("Ratcliffe" ~ "Inspector Ratcliffe"); in
+# the novels they are men's as often as not, and never a wife's or a daughter's form.
+_SURNAME_TITLES = _MALE_TITLES | words("Dr Doctor Professor Prof Inspector Judge Rev Reverend")
 # Titles written before a first name rather than a surname (Lady Catherine, Sir William).
 _FIRST_NAME_TITLES = words(
     "Sir Dame Aunt Uncle Cousin Prince Princess King Queen Don Brother Sister Father Mother "
@@ -176,9 +179,12 @@ def _cluster(mentions: list[NameMention]) -> dict[str, int]:
     # "the White Rabbit" ~ "the Rabbit" when that is the only "the ... Rabbit".
     with_the = {m.key for m in mentions if m.the}
     the_forms = [k for k, m in info.items() if k in with_the and not m.title]
+    untitled_given = {m.words[0] for m in info.values() if len(m.words) >= 2 and not m.the}
     for k in the_forms:
         m = info[k]
-        if len(m.words) >= 2:
+        # "the Ellen Mingott" is Ellen, not "Mingott": a word used as a given name elsewhere
+        # is not an epithet like "White".
+        if len(m.words) >= 2 and m.words[0] not in untitled_given:
             short = key_of(m.words[-1])
             if short in info:
                 union(k, short)
@@ -206,11 +212,16 @@ def _cluster(mentions: list[NameMention]) -> dict[str, int]:
         titled = surnames.get(word, [])
         owners = sorted({find(o) for o in firsts.get(word, [])}, key=lambda r: -counts[r])
         if titled and owners:
-            continue  # a first name here, a surname there (Fitzwilliam): leave it alone
+            # A first name here, a surname there (Fitzwilliam): only when the first-name
+            # use clearly dominates ("Newland Archer" 49, "Mrs. Newland" 2) is it the person.
+            surname_uses = sum(counts[o] for o in titled)
+            if len(owners) == 1 and counts[owners[0]] >= 5 * surname_uses:
+                union(k, owners[0])
+            continue
         if len(owners) == 1 or (owners and counts[owners[0]] >= 3 * counts[owners[1]]):
             union(k, owners[0])
             continue
-        men = [o for o in titled if info[o].title in _MALE_TITLES]
+        men = [o for o in titled if info[o].title in _SURNAME_TITLES]
         if men:
             # The bare surname is the man's; his titles are one man (Mr. ~ Monsieur Poirot).
             for o in men:
