@@ -25,6 +25,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from narration.cast.given_names import MALE_NAMES, name_gender
 from narration.cast.lexicon import NOT_NAMES, TITLES, words
 from narration.cast.names import NameMention, name_key, scan_names
 from narration.cast.narrator import first_person_rate, narrator_name_key
@@ -33,6 +34,8 @@ from narration.cast.quotes import Quotation, find_quotations
 NARRATOR = "Narrator"
 _SHORT_TEXT = 20_000  # characters
 _MALE_TITLES = {t for t, g in TITLES.items() if g == "M"}
+# Titles of rank or foreign address a lady keeps whatever her family (not Mrs./Miss).
+_RANK_TITLES = words("Madame Mme Countess Duchess Baroness Princess Marchioness Lady")
 # Professional titles a bare surname also goes by ("Ratcliffe" ~ "Inspector Ratcliffe"); in
 # the novels they are men's as often as not, and never a wife's or a daughter's form.
 _SURNAME_TITLES = _MALE_TITLES | words("Dr Doctor Professor Prof Inspector Judge Rev Reverend")
@@ -215,7 +218,8 @@ def _cluster(mentions: list[NameMention]) -> dict[str, int]:
             # A first name here, a surname there (Fitzwilliam): only when the first-name
             # use clearly dominates ("Newland Archer" 49, "Mrs. Newland" 2) is it the person.
             surname_uses = sum(counts[o] for o in titled)
-            if len(owners) == 1 and counts[owners[0]] >= 5 * surname_uses:
+            runner_up = counts[owners[1]] if len(owners) > 1 else 0
+            if counts[owners[0]] >= max(5 * surname_uses, 3 * runner_up):
                 union(k, owners[0])
             continue
         if len(owners) == 1 or (owners and counts[owners[0]] >= 3 * counts[owners[1]]):
@@ -230,6 +234,22 @@ def _cluster(mentions: list[NameMention]) -> dict[str, int]:
         roots = {find(o) for o in titled}
         if len(roots) == 1:
             union(k, roots.pop())
+    # A lady of rank by surname is the one woman with that surname in full (Madame Olenska,
+    # the Countess Olenska ~ Ellen Olenska); with two such women it could be either.
+    for k, m in info.items():
+        if m.title not in _RANK_TITLES or len(m.words) != 1:
+            continue
+        full_roots = {
+            find(o)
+            for o, n in info.items()
+            if len(n.words) >= 2
+            and not n.title
+            and not n.the
+            and n.words[-1] == m.words[0]
+            and n.words[0] not in MALE_NAMES
+        }
+        if len(full_roots) == 1:
+            union(k, full_roots.pop())
     # A short first name that begins a longer one of a clustered person (Eliza ~ Elizabeth).
     for k in singles:
         word = info[k].words[0]
@@ -298,6 +318,35 @@ def _decide_gender(votes: Counter[str], total_f: int, total: int) -> str:
     return "U"
 
 
+# Professional titles that, in the fiction of 1800-1940, go with a man when nothing in the
+# text says otherwise (Dr. Bull, Professor de Worms, Inspector Japp).
+_MAN_BY_DEFAULT = words("Dr Doctor Professor Prof Inspector Judge Rev Reverend")
+
+
+def _name_gender(forms: Counter[str]) -> str:
+    """The gender the given names of an undecided character say (most used form first),
+    else M for a professional title, else U."""
+    votes: Counter[str] = Counter()
+    titled = False
+    for form, n in forms.items():
+        parts = form.replace(".", " ").split()
+        if parts and parts[0].lower() == "the":
+            parts = parts[1:]
+        if not parts:
+            continue
+        if parts[0] in TITLES:
+            titled = titled or parts[0] in _MAN_BY_DEFAULT
+            continue
+        votes[name_gender(parts)] += n
+    votes.pop("U", None)
+    if votes and len(votes) == 1:
+        return next(iter(votes))
+    if votes:
+        (top, a), (_, b) = votes.most_common(2)
+        return top if a >= 3 * b else "U"
+    return "M" if titled else "U"
+
+
 def _main_name(forms: Counter[str]) -> str:
     """The most used form, or its titled version when that is used at least a third as
     often ("Mr. Darcy" over "Darcy", but "Elizabeth" over a rare "Miss Elizabeth")."""
@@ -363,6 +412,9 @@ def discover_characters(text: str, quotations: list[Quotation] | None = None) ->
     total = total_f + sum(v["M"] for v in votes.values())
     genders = {root: _decide_gender(votes[root], total_f, total) for root in clusters}
     _join_full_names(mentions, cluster_of, clusters, genders)
+    for root, cluster in clusters.items():
+        if genders[root] == "U":
+            genders[root] = _name_gender(cluster.forms)
     narrator_root = None
     if first_person_rate(text, quotations) >= 8.0:
         key = narrator_name_key(text, quotations, mentions)
