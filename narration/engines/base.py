@@ -33,7 +33,8 @@ ROLES = ("narration", "dialogue")
 
 @dataclass(frozen=True)
 class SynthesisItem:
-    """One piece of text to speak with one voice; `seed` makes sampling engines repeatable."""
+    """One piece of text to speak with one voice; `seed` makes sampling engines repeatable
+    (those that declare `repeatable`)."""
 
     text: str
     voice: Voice
@@ -70,6 +71,10 @@ class Engine(ABC):
     # Sampling engines sometimes repeat, skip or babble: a take whose duration is implausible
     # for its text is redone with another seed, up to this many times.
     max_retakes: ClassVar[int] = 2
+    # The same text, voice, model version and seed give the same samples, whatever else is
+    # in the batch or rendered before it. False: audio compared across runs is compared by
+    # segment key only (a re-render is another take, not the reviewed one).
+    repeatable: ClassVar[bool] = False
     # Takes a voice prompt (a clip and its transcript: narration.engines.prompts) to clone.
     clones_voices: ClassVar[bool] = False
     # Items per synthesize() call: the pool hands out this many; a device engine starts from

