@@ -107,8 +107,8 @@ def is_speech_verb(verb: str, following: str = "") -> bool:
     """True for said/replied/... and their -ing forms; "went" only in "went on"."""
     if verb in _ING:
         return True
-    if verb not in SPEECH_VERBS:
-        return False
+    if verb not in SPEECH_VERBS and verb not in SPEECH_PARTICLE:
+        return False  # ("put" and "broke" speak only with their particle: "put in")
     particle = SPEECH_PARTICLE.get(verb)
     if verb in ("went", "put", "broke") and particle:
         return following.lstrip().startswith(particle)
@@ -134,11 +134,15 @@ def _shape(raw: str, after_verb: bool = False) -> tuple[str, str] | None:
         if word.lower() in PERSON_NOUNS:
             return "nominal", " ".join(words[: i + 1])
     if after_verb and words[0].lower() == "the" and len(words) >= 2:
-        rest = words[2:]
-        if not rest or re.fullmatch(rf"{_FUNCTION}|[a-z]+ly", rest[0]):
-            noun = words[1].strip(",.;:!?")
-            if noun.isalpha() and not re.fullmatch(_FUNCTION, noun):
-                return "name", f"the {noun}"
+        # `said the cook`, `asked the first cabman`: up to two modifiers and a noun, which
+        # ends the phrase (the text goes on with a function word, an adverb, or stops).
+        for n in (1, 2, 3):
+            rest = words[n + 1 :]
+            if n + 1 > len(words) or (rest and not re.fullmatch(rf"{_FUNCTION}|[a-z]+ly", rest[0])):
+                continue
+            phrase = [w.strip(",.;:!?") for w in words[1 : n + 1]]
+            if all(w.isalpha() and not re.fullmatch(_FUNCTION, w) for w in phrase):
+                return "name", "the " + " ".join(phrase)
     return None
 
 
@@ -193,13 +197,46 @@ def tag_after(text: str, start: int, end: int) -> Tag | None:
     best: Tag | None = None
     for pattern in (_VERB_FIRST, _MENTION_FIRST):
         m = pattern.match(segment)
-        if not m or not is_speech_verb(m["verb"], segment[m.end() :]):
+        if not m or not is_speech_verb(m["verb"], segment[m.end("verb") :]):
             continue
         tail = segment[m.end() :] if pattern is _MENTION_FIRST else segment[m.end("mention") :]
         tag = _make(m, start, True, tail, after_verb=pattern is _VERB_FIRST)
         if tag and (best is None or tag.start < best.start):
             best = tag
-    return best
+    return best or _subject_then_verb(segment, start)
+
+
+_HEDGE = re.compile(rf"(?:\s+(?:{_ADVERB}|{_AUX}|once|used\s+to|had|would))+$")
+
+
+def _subject_then_verb(segment: str, offset: int) -> Tag | None:
+    """`the Gryphon interrupted in a decided tone`, `Winsett had once said`: the first
+    speech verb of the sentence, with a whole mention before it. (The patterns above read
+    a greedy mention that swallows the verb, or stop at an adverb after the auxiliary.)"""
+    lead = re.match(_LEAD, segment)
+    begin = lead.end() if lead else 0
+    for w in _WORD.finditer(segment, begin, min(len(segment), begin + 80)):
+        if not is_speech_verb(w.group(), segment[w.end() :]):
+            continue
+        raw = segment[begin : w.start()].rstrip(" ,")
+        raw = _HEDGE.sub("", " " + raw).strip()
+        if not raw or not re.fullmatch(_MENTION, raw):
+            return None
+        shaped = _shape(raw)
+        if shaped is None:
+            return None
+        tail = segment[w.end() :]
+        to = _TO.match(tail)
+        addressee = _shape(to["to"]) if to else None
+        return Tag(
+            shaped[0],
+            shaped[1],
+            offset + begin,
+            w.group(),
+            True,
+            addressee[1] if addressee else None,
+        )
+    return None
 
 
 def _last_sentence(text: str, start: int, end: int) -> tuple[str, int]:
