@@ -183,8 +183,9 @@ def _first_pass(ctx: Context) -> list[Turn]:
                 continue
             if words <= _SHORT_NARRATION and turns and not pending_break:
                 silent = _silent_turn(ctx, p, turns)
-                if silent is not None:
+                if silent is not None and silent.speaker is not None:
                     turns.append(silent)
+                    ctx.salience.add_silent(silent.pos, p, silent.speaker)
             continue
         for j, q in enumerate(quotes):
             prev_end = quotes[j - 1].end if j else p_start

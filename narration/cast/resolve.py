@@ -112,6 +112,7 @@ class Salience:
     starts: list[int] = field(default_factory=list)
     turns: list[tuple[int, int, int]] = field(default_factory=list)
     addressed: list[tuple[int, int, int]] = field(default_factory=list)
+    silent: list[tuple[int, int, int]] = field(default_factory=list)
     prior: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -126,6 +127,19 @@ class Salience:
 
     def add_turn(self, pos: int, paragraph: int, speaker: int) -> None:
         bisect.insort(self.turns, (pos, paragraph, speaker))
+
+    def add_silent(self, pos: int, paragraph: int, char: int) -> None:
+        """A short narration paragraph about `char` (`Mr. Bennet made no answer.`)."""
+        bisect.insort(self.silent, (pos, paragraph, char))
+
+    def _answered(self, turn: tuple[int, int, int], pos: int) -> bool:
+        """Someone else took a silent turn between `turn` and `pos`."""
+        k = bisect.bisect_right(self.silent, (turn[0], 1 << 30, 1 << 30))
+        while k < len(self.silent) and self.silent[k][0] < pos:
+            if self.silent[k][2] != turn[2]:
+                return True
+            k += 1
+        return False
 
     def add_addressed(self, pos: int, paragraph: int, chars: set[int]) -> None:
         for c in chars:
@@ -197,7 +211,13 @@ class Salience:
         chain = self.chain(pos, paragraph)
         last = chain[-1] if chain else None
         banned = set(exclude)
-        if last is not None and last[1] != paragraph and (last[1] == paragraph - 1 or replying):
+        # A new paragraph is a new voice; a reply answers the last speaker, unless someone
+        # answered in between with a silent turn.
+        if (
+            last is not None
+            and last[1] != paragraph
+            and (last[1] == paragraph - 1 or (replying and not self._answered(last, pos)))
+        ):
             banned.add(last[2])
         here = [m for m in self.narration_mentions(pos, paragraph, 0)]
         # The narration just before: the previous paragraph, or what follows its last quote.
