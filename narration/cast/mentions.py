@@ -5,8 +5,11 @@ sentence or is followed by a verb ("and Elizabeth smiled"). In narration (paragr
 without quotations, and the lead-in before a paragraph's first quotation) each "he"/"she"
 is taken to mean the latest character of that gender the narration named or meant,
 within the last two paragraphs and not across a chapter heading: "Elizabeth ... She grew
-ashamed ... she cried" keeps Elizabeth in focus. Those pronouns become subject mentions,
-so a later "said she" can find who the narration was about.
+ashamed ... she cried" keeps Elizabeth in focus. With no one of that gender named lately,
+"he"/"she" means the narration's lead of that gender, when there is a clear one (named
+at least twice as often as anyone else of that gender): a point-of-view character is
+"he" for pages. Those pronouns become subject mentions, so a later "said she" can find
+who the narration was about.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ _FUNCTION = words(
     a an his her its their into upon after before if when while than so was were had
     """
 )
+_LEAD_RATIO = 2.0  # a gender's lead is named at least this many times as often as the next
 _NEXT_WORD = re.compile(r"[\s,]*(?:[a-z]+ly\s+)?([a-z]+)")
 
 
@@ -55,6 +59,20 @@ def _narration_spans(
     return spans
 
 
+def _leads(names: list[Mention], index: CastIndex) -> dict[str, int]:
+    """The lead of each gender: named in narration at least twice as often as any other."""
+    leads: dict[str, int] = {}
+    for gender in ("M", "F"):
+        counts: dict[int, int] = {}
+        for m in names:
+            if index.gender(m.char) == gender:
+                counts[m.char] = counts.get(m.char, 0) + 1
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        if ranked and (len(ranked) == 1 or ranked[0][1] >= _LEAD_RATIO * ranked[1][1]):
+            leads[gender] = ranked[0][0]
+    return leads
+
+
 def build_mentions(
     text: str,
     paragraphs: list[tuple[int, int]],
@@ -78,6 +96,7 @@ def build_mentions(
     names = sorted((m for m in mentions if not m.in_quote), key=lambda m: m.start)
     name_starts = [m.start for m in names]
     heading_set = set(headings)
+    leads = _leads(names, index)
     pronouns: list[Mention] = []
     focus: dict[str, tuple[int, int]] = {}  # gender -> (character, paragraph)
     k = 0
@@ -97,6 +116,9 @@ def build_mentions(
                 char = focus[gender][0]
                 pronouns.append(Mention(hit.start(), char, p, False, True, True))
                 focus[gender] = (char, p)
+            elif gender in leads:
+                # No one of that gender named lately: the narration follows its lead.
+                pronouns.append(Mention(hit.start(), leads[gender], p, False, True, True))
     mentions.extend(pronouns)
     mentions.sort(key=lambda m: m.start)
     return mentions
