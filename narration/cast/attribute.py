@@ -215,6 +215,9 @@ def _attribute_locally(ctx: Context, turn: Turn, prev_end: int, next_start: int)
         if speaker is not None and speaker not in turn.vocatives:
             turn.speaker = speaker
             turn.method = "explicit" if tag.kind == "name" else "anaphoric"
+            spoken_to = ctx.index.lookup(tag.addressee) if tag.addressee else None
+            if spoken_to is not None and spoken_to != speaker:
+                turn.vocatives.add(spoken_to)  # `turning to Mr. Knightley`: he answers next
             return
         if tag.kind == "pronoun" and turn.gender == "U":
             turn.gender = {"he": "M", "she": "F"}.get(tag.mention.lower(), "U")

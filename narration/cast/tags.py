@@ -50,7 +50,12 @@ _AUX = (
     r"went\s+on|continued\s+to)"
 )
 _LEAD = r"^[\s,;:—–\-\"'“”‘’_)]*(?:(?:and|but|then|so|while)\s+)?"
-_TO = re.compile(rf"\s*,?\s+(?:to|at)\s+(?P<to>{_NAME}|{_NOMINAL})")
+# Whom the tag says is spoken to: `said she to Charlotte`, `said he, turning to Mr.
+# Knightley`, `cried Emma, looking at Harriet`, `addressing her sister`.
+_TO = re.compile(
+    rf"\s*,?\s+(?:(?:(?:[a-z]+ly\s+)?(?:turning|turned|looking|glancing|bowing|nodding|"
+    rf"smiling|speaking)\s+)?(?:to|at|towards)|addressing)\s+(?P<to>{_NAME}|{_NOMINAL})"
+)
 
 # After a quotation: `said Elizabeth`, `replied his wife`, `returned she`.
 _VERB_FIRST = re.compile(
