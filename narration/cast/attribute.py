@@ -227,6 +227,20 @@ def _attribute_locally(ctx: Context, turn: Turn, prev_end: int, next_start: int)
             turn.speaker = speaker
             turn.method = "narration"
             return
+    if turn.gender == "U":
+        turn.gender = _beat_gender(ctx, q, next_start)
+
+
+def _beat_gender(ctx: Context, q: Quotation, next_start: int) -> str:
+    """`"No." She changed her position slightly.`: the narration after an untagged
+    quotation in its paragraph is mostly the speaker's own gesture, so its "he"/"she"
+    gives the speaker's gender (a hint for turn-taking, not a speaker)."""
+    last_para = q.paragraphs[-1] if q.paragraphs else ctx.paragraph_of(q.end)
+    end = min(next_start, ctx.paragraphs[last_para][1])
+    beat = subject_of(ctx.text, q.end, end, False)
+    if beat is None or beat.kind != "pronoun" or beat.start - q.end > 8:
+        return "U"
+    return {"he": "M", "she": "F"}.get(beat.mention.lower(), "U")
 
 
 def _silent_turn(ctx: Context, p: int, turns: list[Turn]) -> Turn | None:
@@ -268,7 +282,7 @@ def attribute(text: str, characters: list[Character] | None = None) -> list[Attr
         if turn.speaker is not None:
             ctx.salience.add_turn(turn.pos, turn.paragraph, turn.speaker)
 
-    fill_turns(turns, fallback, record)
+    fill_turns(turns, fallback, record, ctx.index.gender)
     result: list[AttributedQuote] = []
     for turn in turns:
         if turn.quotation is None:

@@ -79,6 +79,7 @@ def fill_turns(
     turns: list[Turn],
     fallback: Callable[[Turn, set[int]], int | None],
     record: Callable[[Turn], None],
+    gender_of: Callable[[int], str] | None = None,
 ) -> None:
     """Give every untagged quotation turn a speaker (see the module docstring).
 
@@ -100,6 +101,12 @@ def fill_turns(
         if not (turn.speaker is None and turn.quotation is not None):
             continue
         a, b = _guess(turns, i, -1, conv, left_known), right.get(i)
+        if gender_of is not None and turn.gender in ("M", "F"):
+            # a guess of the other gender than the quotation's own narration says is wrong
+            if a is not None and gender_of(a.speaker) not in (turn.gender, "U"):
+                a = None
+            if b is not None and gender_of(b.speaker) not in (turn.gender, "U"):
+                b = None
         if a is not None:
             turn.speaker, turn.method, distance = a.speaker, a.method, a.distance
         elif b is not None:
