@@ -32,7 +32,7 @@ from narration.cast.grouping import paragraph_groups, split_by_speaker
 from narration.cast.lexicon import REPLY_VERBS
 from narration.cast.quotes import Quotation
 from narration.cast.resolve import resolve_tag
-from narration.cast.tags import Tag, subject_of, tag_after, tag_before
+from narration.cast.tags import Tag, is_speech_verb, subject_of, tag_after, tag_before
 from narration.cast.turns import Turn, fill_turns
 
 UNKNOWN = "Unknown"
@@ -147,7 +147,24 @@ def _subjects(ctx: Context, q: Quotation, prev_end: int, next_start: int) -> lis
     return found
 
 
+def _sentence_word(ctx: Context, tag: Tag) -> bool:
+    """`Having said so, ...`, `Presently she said`: a capitalised common word before the
+    verb, unknown to the cast, is no name. After a speech verb (`said Five`) it is one."""
+    if (
+        tag.kind != "name"
+        or " " in tag.mention
+        or tag.mention.lower() not in ctx.index.common_words
+    ):
+        return False
+    if ctx.index.lookup(tag.mention) is not None:
+        return False
+    before = re.search(r"([a-z]+)\W*$", ctx.text[max(0, tag.start - 30) : tag.start])
+    return not (before and is_speech_verb(before.group(1)))
+
+
 def _resolve(ctx: Context, tag: Tag, turn: Turn, exclude: set[int]) -> int | None:
+    if _sentence_word(ctx, tag):
+        return None
     replying = tag.verb in REPLY_VERBS
     paragraph = ctx.paragraph_of(tag.start)
     if tag.addressee and tag.kind != "name":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from dataclasses import replace
 
 from narration.cast.characters import Character, discover_characters
@@ -42,7 +43,11 @@ class Context:
         self.quotations = find_quotations(text)
         if characters is None:
             characters = discover_characters(text, self.quotations)
-        self.index = CastIndex([replace(c, aliases=list(c.aliases)) for c in characters])
+        lower = Counter(re.findall(r"\b[a-z]+\b", text))
+        self.index = CastIndex(
+            [replace(c, aliases=list(c.aliases)) for c in characters],
+            common_words=frozenset(w for w, n in lower.items() if n >= 2),
+        )
         pieces = sorted(p for q in self.quotations for p in q.pieces)
         self.piece_starts = [s for s, _ in pieces]
         self.piece_ends = [e for _, e in pieces]

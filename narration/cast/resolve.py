@@ -29,6 +29,9 @@ class CastIndex:
     characters: list[Character]
     by_key: dict[str, int] = field(default_factory=dict)
     surname: dict[int, str] = field(default_factory=dict)
+    # Words the text writes in lower case too ("having", "presently", "stop"): one of
+    # them capitalised before a verb opens a sentence rather than naming a new speaker.
+    common_words: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for i, c in enumerate(self.characters):
