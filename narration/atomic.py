@@ -13,6 +13,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _process_umask() -> int:
+    """The process's umask, read without changing it where the system says (Linux), since
+    setting it to read it back would race with other threads creating files."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; a finished output gets what open() would have given it, so a
+# media server running as another user can read the audiobook.
+_FILE_MODE = 0o666 & ~_process_umask()
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
@@ -34,6 +51,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=f".part{suffix or target.suffix}", dir=target.parent
     )
+    os.chmod(tmp_name, _FILE_MODE)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -451,6 +451,7 @@ def _render_locked(
     from narration import pipeline, progress
     from narration.cli_progress import RichReporter
     from narration.job_settings import open_renderer
+    from narration.jobfile import save_job
 
     pipeline.remove_partial_files(job)
     own_renderer = None
@@ -482,7 +483,8 @@ def _render_locked(
                         f"({server.log_tail()}); Prefect starts its own"
                     )
                 with rendering_with(renderer):
-                    return narrate_book(str(book), settings)
+                    # The flow gets the job as planned here (its file), never plans it again.
+                    return narrate_book(str(book), settings, job_file=save_job(job))
         finally:
             gc.unfreeze()  # collectable again, for callers that go on (tests, notebooks)
             progress.set_reporter(None)
@@ -579,6 +581,7 @@ def engines_fetch(name: str) -> None:
 
 def _register_subcommands() -> None:
     import narration.cli_inspect  # noqa: F401  (registers plan, preview, attribute)
+    import narration.cli_jobs  # noqa: F401  (registers status, deploy, serve)
 
 
 def _skip_exit_collection() -> None:

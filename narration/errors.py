@@ -20,3 +20,26 @@ class InputError(NarrationError):
 
 class EngineError(NarrationError):
     """An engine could not be found, loaded or run."""
+
+
+class SegmentsFailed(EngineError):
+    """Segments the engine could not render, each with its reason (key -> one line)."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        self.failures = dict(failures)
+        first = next(iter(self.failures.values()), "no reason given")
+        more = len(self.failures) - 1
+        super().__init__(first + (f" (and {more} more segments)" if more else ""))
+
+    def __reduce__(self) -> tuple:  # Prefect pickles a failed task's exception
+        return (type(self), (self.failures,))
+
+
+class ChaptersFailed(NarrationError):
+    """Some chapters could not be finished; the others were (the report names each)."""
+
+    def __init__(self, report: str) -> None:
+        super().__init__(report)
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self),))

@@ -39,6 +39,8 @@ class JobSettings:
     seed: int = 0
     cast: bool = True  # attribute quotations and give characters their own voices
     master: dict[str, Any] = field(default_factory=dict)  # MasterSettings overrides
+    retries: int = 2  # a chapter whose engine or I/O failed is tried again this many times
+    retry_delay_s: float = 2.0  # before the first retry; doubled for each next (with jitter)
 
     def master_settings(self) -> MasterSettings:
         from narration.audio.master import MasterSettings

@@ -38,6 +38,7 @@ from narration.engines.registry import create_engine
 from narration.errors import NarrationError
 from narration.ingest import read_book
 from narration.job_settings import FORMATS, JobSettings, book_slug, store_root
+from narration.jobstate import file_sha256
 from narration.model import Book, Segment, Voice
 from narration.plan import (
     NARRATOR,
@@ -107,10 +108,10 @@ def prepare_job(
         include_boilerplate=settings.include_boilerplate,
         notes=settings.notes,
     )
-    engines = {name: create_engine(name, **options) for name, options in settings.engines().items()}
-    narrator = engines[settings.narration_engine]
-    speakers = engines[settings.dialogue_engine]
-    engines = {engine.name: engine for engine in engines.values()}
+    routed = {name: create_engine(name, **options) for name, options in settings.engines().items()}
+    narrator = routed[settings.narration_engine]
+    speakers = routed[settings.dialogue_engine]
+    engines = {engine.name: engine for engine in routed.values()}
     out_dir = Path(settings.out_root) / book_slug(book_path)
     voices = dict(voices or {})
     if settings.cast and voices == {} and attributor is narration_only:
@@ -138,6 +139,12 @@ def prepare_job(
         attributor=attributor,
     )
     return Job(book_path, out_dir, settings, book, plan, engines)
+
+
+def make_engines(settings: JobSettings) -> dict[str, Engine]:
+    """The job's engines by name (a module:Class spec is known by its class's name)."""
+    made = (create_engine(name, **options) for name, options in settings.engines().items())
+    return {engine.name: engine for engine in made}
 
 
 def remove_partial_files(job: Job) -> None:
@@ -203,7 +210,7 @@ def pending_jobs(job: Job, segments: list[Segment]) -> list[RenderJob]:
     return pending
 
 
-def _chapter_audio_path(job: Job, chapter: ChapterPlan) -> Path:
+def chapter_audio_path(job: Job, chapter: ChapterPlan) -> Path:
     fingerprint = hashlib.sha256(
         (chapter.fingerprint() + job.settings.master_settings().fingerprint()).encode()
     ).hexdigest()[:16]
@@ -236,7 +243,7 @@ def master_chapter_audio(
     assembled, levelled and limited, given to `on_passage(index, samples)` (the M4B stream
     encodes it while later passages render), and appended to the chapter file, which appears
     only when complete. A chapter already in the cache is returned as it is."""
-    target = _chapter_audio_path(job, chapter)
+    target = chapter_audio_path(job, chapter)
     if target.is_file():
         return target
     settings = job.settings.master_settings()
@@ -361,8 +368,9 @@ def _formats_in_output_order(job: Job) -> list[str]:
     return [f for f in ("m4b", "mp3", "chapters") if f in job.settings.formats]
 
 
-def write_manifest_for(job: Job) -> None:
-    store = job.store
+def write_manifest_for(job: Job, errors: dict[str, str] | None = None) -> None:
+    """plan.parquet: every segment, its duration once rendered, or why it could not be."""
+    store, errors = job.store, errors or {}
     rows = []
     for chapter in job.plan.chapters:
         for segment in chapter.segments:
@@ -374,14 +382,22 @@ def write_manifest_for(job: Job) -> None:
             rendered = store.has(segment.key)
             row["duration_s"] = store.duration_s(segment.key) if rendered else None
             row["takes"] = store.takes(segment.key) if rendered else None
+            row["error"] = None if rendered else errors.get(segment.key)
             rows.append(row)
     write_manifest(job.manifest_path, rows)
 
 
-def write_state(job: Job, outputs: list[Path], stats: dict[str, Any]) -> None:
+def write_state(
+    job: Job, outputs: list[Path], stats: dict[str, Any], failed: dict[int, str] | None = None
+) -> None:
+    """build.json. With `failed` chapters (index -> why) it has no fingerprint: never up to
+    date, so the next run finishes the book."""
     state = {
-        "fingerprint": job_fingerprint(job),
+        "fingerprint": None if failed else job_fingerprint(job),
+        "title": job.book.title,
+        "failed_chapters": {str(k): v for k, v in (failed or {}).items()},
         "book": str(job.book_path),
+        "book_sha256": file_sha256(job.book_path),  # the overnight scan skips what matches
         "outputs": [str(p) for p in outputs],
         "chapters": [c.title for c in job.plan.chapters],
         "settings": job.settings.to_dict(),

@@ -108,6 +108,7 @@ MANIFEST_COLUMNS = (
     ("engine", "string"),
     ("duration_s", "float64"),
     ("takes", "int32"),
+    ("error", "string"),  # why the segment could not be rendered (null when it was)
 )
 
 

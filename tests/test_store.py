@@ -65,6 +65,7 @@ def test_manifest_round_trip(tmp_path):
             "engine": "piper",
             "duration_s": 1.5,
             "takes": 1,
+            "error": None,
         },
         {
             "chapter_index": 1,
@@ -80,6 +81,7 @@ def test_manifest_round_trip(tmp_path):
             "engine": "chattts",
             "duration_s": None,
             "takes": None,
+            "error": "engine 'chattts' failed: boom",
         },
     ]
     write_manifest(tmp_path / "plan.parquet", rows)

@@ -282,11 +282,17 @@ class WorkerBackend:
             self._fail_all(f"engine {self.spec.engine!r} could not start: {message[1]}")
             self._closed = True
         elif kind == "done":
-            _, batch_id, results, peak = message
+            _, batch_id, results, peak, failures = message
             batch = worker.batches.pop(batch_id)
             self._fruitless = 0
             self.batch_sizes[len(batch)] += 1
-            if self.policy.sizer is not None:
+            failed = dict(failures)
+            self._fail(
+                [q for q in batch if q.job.key in failed],
+                f"engine {self.spec.engine!r} failed",
+                failed,
+            )
+            if self.policy.sizer is not None and peak is not None:
                 longest = max(len(q.job.text) for q in batch)
                 self.policy.sizer.observe(len(batch), longest, peak)
             for result in results:
@@ -332,11 +338,12 @@ class WorkerBackend:
         for q in batch:
             bisect.insort(self._queue, q)
 
-    def _fail(self, batch: list[_Queued], text: str) -> None:
+    def _fail(self, batch: list[_Queued], text: str, reasons: dict[str, str] | None = None) -> None:
         for q in batch:
             future = self._futures.get(q.job.key)
             if future is not None and not future.done():
-                future.set_exception(EngineError(f"{text} (segment {q.job.key[:12]})"))
+                why = f"{text}: {reasons[q.job.key]}" if reasons else text
+                future.set_exception(EngineError(f"{why} (segment {q.job.key[:12]})"))
 
     def _fail_all(self, text: str) -> None:
         self._fail(self._queue, text)

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from narration.engines.base import Engine, SynthesisItem
 from narration.engines.registry import create_engine
-from narration.errors import EngineError
+from narration.errors import EngineError, SegmentsFailed
 from narration.render.takes import Landed, RenderJob
 
 
@@ -117,10 +117,17 @@ class Renderer:
         return wanted
 
     def render(self, jobs: Iterable[RenderJob]) -> dict[str, float]:
-        """Render every job (waiting on any already queued); key -> duration_s. Raises the
-        first failure (an EngineError naming the engine and segment)."""
+        """Render every job (waiting on any already queued); key -> duration_s. Raises
+        SegmentsFailed naming each segment that failed and why, once all have been tried."""
         wanted = self.submit(jobs)
         wait_futures(list(wanted.values()))
+        failures = {
+            key: str(future.exception())
+            for key, future in wanted.items()
+            if future.exception() is not None
+        }
+        if failures:
+            raise SegmentsFailed(failures)
         return {key: future.result() for key, future in wanted.items()}
 
     def wait_idle(self) -> bool:

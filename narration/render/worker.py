@@ -4,7 +4,8 @@ crosses the pipe). Everything it holds is local to `worker_main`: no module-leve
 
 Messages, parent -> worker: ("batch", id, [RenderJob]) or ("stop",).
 Worker -> parent: ("ready", info), ("broken", message) when the engine cannot load,
-("done", id, [Landed], peak_bytes), ("failed", id, out_of_memory, message).
+("done", id, [Landed], peak_bytes, [(key, message)]) (the pairs: segments that failed
+alone), ("failed", id, out_of_memory, message).
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ class WorkerSpec:
 
 def one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def _one_by_one(
+    engine: Any, store: Any, jobs: list, guard: DurationGuard
+) -> tuple[list, None, list[tuple[str, str]]]:
+    """A batch failed: render its segments one at a time, so one bad segment fails alone and
+    its neighbours land (the error then names the segment that caused it)."""
+    landed, failures = [], []
+    for job in jobs:
+        try:
+            landed += render_batch(engine, store, [job], guard)
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                engine.release_memory()
+            failures.append((job.key, one_line(exc)))
+    return landed, None, failures
 
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
@@ -61,12 +78,16 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
                 meter.reset_peak()
             landed = render_batch(engine, store, jobs, guard)
             peak = meter.peak_bytes() if meter is not None else None
-            reply: tuple = ("done", batch_id, landed, peak)
+            reply: tuple = ("done", batch_id, landed, peak, [])
         except Exception as exc:
             out_of_memory = is_out_of_memory(exc)
             if out_of_memory:
                 engine.release_memory()  # the halved batch must not meet the failed one's cache
-            reply = ("failed", batch_id, out_of_memory, one_line(exc))
+                reply = ("failed", batch_id, True, one_line(exc))
+            elif len(jobs) > 1:
+                reply = ("done", batch_id, *_one_by_one(engine, store, jobs, guard))
+            else:
+                reply = ("failed", batch_id, False, one_line(exc))
         try:
             conn.send(reply)
         except (BrokenPipeError, OSError):
