@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -40,6 +43,28 @@ def _job(  # noqa: ANN202
     return prepare_job(book, settings)
 
 
+@contextmanager
+def _planning_progress(book: Path) -> Iterator[Callable[[str], None]]:
+    """A spinner with the elapsed time on stderr while a book is read and planned (a 50 MB
+    text takes most of a minute); yields a function that names the next stage. Nothing on a
+    stderr that is not a terminal, and it is gone from the screen once planning ends."""
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        yield lambda _stage: None
+        return
+    try:
+        size = f" ({book.stat().st_size / 1e6:.1f} MB)"
+    except OSError:
+        size = ""  # read_book says what is wrong with it
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task(f"planning {book.name}{size}: reading, casting, planning")
+        yield lambda stage: progress.update(task, description=f"planning {book.name}: {stage}")
+
+
 @app.command("plan")
 @click.argument("book", type=click.Path(path_type=Path))
 @book_options
@@ -65,9 +90,11 @@ def plan_command(
     """
     from narration.pipeline import write_manifest_for
 
-    job = _job(book, chapters, notes, front_matter, out, gutenberg_boilerplate)
-    voiced = [c for c in job.book.chapters if c.index in {p.index for p in job.plan.chapters}]
-    write_manifest_for(job)
+    with _planning_progress(book) as stage:
+        job = _job(book, chapters, notes, front_matter, out, gutenberg_boilerplate)
+        stage(f"writing {job.manifest_path.name}")
+        voiced = [c for c in job.book.chapters if c.index in {p.index for p in job.plan.chapters}]
+        write_manifest_for(job)
     if as_json:
         click.echo(
             json.dumps(

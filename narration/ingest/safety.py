@@ -255,15 +255,31 @@ def _parser(recover: bool) -> etree.XMLParser:
     )
 
 
+def _refuse_deep_markup(log: etree._ListErrorLog | str, path: Path, name: str) -> None:
+    """libxml2 stops at a nesting depth (256 without its "huge" option, which stays off): in
+    recover mode it keeps the part above silently, so the chapter would lose its text with no
+    word said. Refuse instead; our tree walks then never see more than that depth either."""
+    messages = [log] if isinstance(log, str) else [entry.message for entry in log]
+    for message in messages:
+        if "excessive depth" in message.lower():
+            limit = "".join(re.findall(r"depth in document: (\d+)", message)[:1]) or "256"
+            raise InputError(
+                path, f"{name}: markup nested more than {limit} levels deep is refused"
+            )
+
+
 def parse_xml(data: bytes, path: Path, name: str, *, recover: bool = False) -> etree._Element:
     """Screen and parse XML without entities, DTDs or network; InputError if unreadable."""
     data = screen_xml(data, path, name)
+    parser = _parser(recover)
     try:
-        root = etree.fromstring(data, _parser(recover))
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
+        _refuse_deep_markup(str(exc.msg), path, name)
         raise InputError(path, f"{name} is not well-formed XML ({exc.msg})") from None
     except (ValueError, etree.LxmlError) as exc:
         raise InputError(path, f"{name} could not be parsed ({exc})") from None
+    _refuse_deep_markup(parser.error_log, path, name)
     if root is None:
         raise InputError(path, f"{name} has no XML content")
     return root
@@ -289,6 +305,7 @@ def parse_content(data: bytes, path: Path, name: str) -> etree._Element:
         root = lxml.html.document_fromstring(data, parser=parser)
     except (etree.LxmlError, ValueError) as exc:
         raise InputError(path, f"{name} is not readable XHTML ({exc})") from None
+    _refuse_deep_markup(parser.error_log, path, name)
     if root is None:
         raise InputError(path, f"{name} is not readable XHTML")
     return root

@@ -114,8 +114,33 @@ def _paragraphs(text: str) -> list[str]:
     return [p.strip("\n") for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
 
 
+_JOIN_CHUNK = 1 << 20
+_WHITESPACE = re.compile(r"\s")
+_UNTIDY_SPACE = re.compile(r"[^\S ]|  ")
+
+
 def _join(lines: str) -> str:
-    return " ".join(lines.split())
+    """The paragraph's words joined by single spaces (" ".join(lines.split())), a chunk of
+    about a megabyte at a time: split() of a 50 MB paragraph would hold ten million word
+    objects at once."""
+    if not _UNTIDY_SPACE.search(lines):
+        return lines.strip(" ")
+    if len(lines) <= _JOIN_CHUNK:
+        return " ".join(lines.split())
+    pieces: list[str] = []
+    start = 0
+    while start < len(lines):
+        found = _WHITESPACE.search(lines, start + _JOIN_CHUNK)  # never cut inside a word
+        end = found.start() if found else len(lines)
+        piece = " ".join(lines[start:end].split())
+        if piece:
+            pieces.append(piece)
+        start = end
+    return " ".join(pieces)
+
+
+# Two lines of at most 80 characters, with room for indentation: longer is never a heading.
+_HEADING_MAX_CHARS = 1000
 
 
 def _heading_class(para: str) -> tuple[int, str] | None:
@@ -126,6 +151,8 @@ def _heading_class(para: str) -> tuple[int, str] | None:
     strongest kind present in a book is used, so letters' salutations ("MY DEAR SIR,") in a
     book with CHAPTER headings are not mistaken for chapters. Prologue-like words count as 3.
     """
+    if len(para) > _HEADING_MAX_CHARS:  # decided at once, without copying a huge paragraph
+        return None
     lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
     if not lines or len(lines) > 2 or any(len(ln) > 80 for ln in lines):
         return None
@@ -149,10 +176,19 @@ def _block(para: str) -> Block:
     return Block(text)
 
 
+# An emphasised span is looked for up to this far: unbounded, each unclosed "_" would scan to
+# the end of its line, and a 50 MB one-line paragraph with many would take hours.
+_EMPHASIS_MAX_CHARS = 2000
+_EMPHASIS = re.compile(
+    rf"(?<![\w*])(\*{{1,3}}|_{{1,3}})(?=\S)(.{{1,{_EMPHASIS_MAX_CHARS}}}?)(?<=\S)\1(?![\w*])"
+)
+
+
 def _strip_emphasis(text: str) -> str:
     # _word_ and *word* are markup in both Gutenberg text and Markdown, not words to read.
-    text = re.sub(r"(?<![\w*])(\*{1,3}|_{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*])", r"\2", text)
-    return text
+    if "*" not in text and "_" not in text:
+        return text
+    return _EMPHASIS.sub(r"\2", text)
 
 
 # --- books -------------------------------------------------------------------------------

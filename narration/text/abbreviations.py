@@ -171,6 +171,7 @@ FIXED_ABBREVIATIONS = Rule(
         ("open 24/7", "open twenty-four seven"),
         ("and so on, etc.", "and so on, et cetera."),
     ),
+    prefilter=re.compile(r"[./]"),  # every fixed abbreviation holds a "." or a "/"
 )
 
 # "401(k)", "501(c)": a statute section read as a code, then its letter.
@@ -229,6 +230,11 @@ TITLES = Rule(
         ("Gen. Lee", "General Lee"),
         ("Gen Z", "Gen Z"),
     ),
+    # The pattern less its leading look-behind: the engine then jumps to the titles' first
+    # letters instead of trying the pattern at every character (most sentences have none).
+    prefilter=re.compile(
+        "(?:" + "|".join(sorted(_TITLE_LOOKUP, key=len, reverse=True)) + r")(?:\.|\s+[A-Z])"
+    ),
 )
 
 # Dr. and St. depend on what is around them: a name before them makes them part of an
@@ -271,6 +277,7 @@ STREET_OR_SAINT = Rule(
         ("said Dr Watson", "said Doctor Watson"),
         ("10 Mulholland Dr.", "ten Mulholland Drive."),
     ),
+    prefilter=re.compile(r"(?:St|Dr|ST|DR)(?:\.|\s+[A-Z])"),
 )  # fmt: skip
 
 _SUFFIXES = {"Jr": "Junior", "Sr": "Senior", "JR": "Junior", "SR": "Senior"}
@@ -305,4 +312,5 @@ NUMBER_PREFIXES = Rule(
         ("room #5", "room number five"),
         ("No. It was not", "No. It was not"),
     ),
+    prefilter=re.compile(r"\.\s?[\dIVXLC]|#\d"),  # what must follow the abbreviation
 )

@@ -56,6 +56,27 @@ _AFTER_TRIGGER = re.compile(
 )
 
 
+class _TriggerThenRoman:
+    """Whether AFTER_NUMBERING_WORD can match: a whole word of Roman letters after a space
+    (upper case, or two or more lower case) whose previous word is a numbering word. Found
+    from the numeral back, because the pattern itself, led by thirty case-blind words, is
+    tried at every character; most sentences have no numeral but the pronoun "I"."""
+
+    _NUMERAL = re.compile(r"\s(?:[IVXLCDM]+|[ivxlc]{2,})(?![\w'’-])")
+    _TRIGGER_BEFORE = re.compile(rf"\b(?i:{_TRIGGERS})\s*$")
+    _LONGEST_TRIGGER = max(len(t) for t in _TRIGGERS.split("|"))
+
+    def search(self, text: str) -> bool:
+        for numeral in self._NUMERAL.finditer(text):
+            end = numeral.start() + 1
+            while end > 0 and text[end - 1].isspace():
+                end -= 1
+            start = max(0, end - self._LONGEST_TRIGGER - 1)  # one more for the \b
+            if self._TRIGGER_BEFORE.search(text, start, end):
+                return True
+        return False
+
+
 def _after_trigger(match: re.Match[str]) -> str:
     value = roman_value(match["roman"])
     lone_pronoun = match["roman"] == "I" and match["trigger"].islower()
@@ -78,7 +99,7 @@ AFTER_NUMBERING_WORD = Rule(
         ("act iii, scene ii", "act three, scene two"),
         ("for my part I think", "for my part I think"),
     ),
-    prefilter=re.compile(r"[IVXLCDMivxlc]"),
+    prefilter=_TriggerThenRoman(),
 )
 
 _REGNAL = r"X{0,3}(?:IX|IV|V?I{0,3})"

@@ -10,8 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 Replacement = Callable[[re.Match[str]], str]
+
+
+class Prefilter(Protocol):
+    """A compiled regex, or anything else whose search(text) is falsy when the rule cannot
+    match."""
+
+    def search(self, text: str, /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class Rule:
     pattern: re.Pattern[str]
     replace: Replacement
     examples: tuple[tuple[str, str], ...] = ()
-    prefilter: re.Pattern[str] | None = None
+    prefilter: Prefilter | None = None
 
     def apply(self, text: str) -> str:
         if self.prefilter is not None and not self.prefilter.search(text):

@@ -56,7 +56,8 @@ def split_long(sentence: str, max_chars: int) -> list[str]:
     """Split a sentence longer than `max_chars` at clause breaks, then at spaces.
 
     Engines degrade (or truncate) on very long inputs; a clause boundary is the least
-    audible place to cut.
+    audible place to cut. Linear in the sentence's length: a 50 MB "sentence" with no
+    punctuation is one clause, cut by moving an index through it, never by copying its rest.
     """
     if len(sentence) <= max_chars:
         return [sentence]
@@ -69,12 +70,24 @@ def split_long(sentence: str, max_chars: int) -> list[str]:
             continue
         if current:
             pieces.append(current)
-        current = clause
-        while len(current) > max_chars:  # a single clause that is still too long
-            cut = current.rfind(" ", 0, max_chars)
-            cut = cut if cut > max_chars // 3 else max_chars
-            pieces.append(current[:cut].strip())
-            current = current[cut:].strip()
+        current = _cut_at_spaces(clause, max_chars, pieces)
     if current:
         pieces.append(current)
     return pieces
+
+
+def _cut_at_spaces(clause: str, max_chars: int, pieces: list[str]) -> str:
+    """Append `max_chars` pieces of a clause to `pieces`, cut at the last space of each (hard
+    cut when that is in the first third); returns the remainder."""
+    start, end = 0, len(clause)
+    while end - start > max_chars:
+        cut = clause.rfind(" ", start, start + max_chars)
+        cut = cut if cut > start + max_chars // 3 else start + max_chars
+        pieces.append(clause[start:cut].strip())
+        start = cut
+        # What is left is measured stripped, as if it were clause[cut:].strip().
+        while start < end and clause[start].isspace():
+            start += 1
+        while end > start and clause[end - 1].isspace():
+            end -= 1
+    return clause[start:end] if start else clause

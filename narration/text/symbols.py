@@ -48,7 +48,7 @@ INITIALS = Rule(
         ("E. GARDINER.", "E GARDINER."),
         ("It was Plan B. Then we left", "It was Plan B. Then we left"),
     ),
-    prefilter=re.compile(r"\b[B-HJ-Z]\.\s"),
+    prefilter=re.compile(r"[B-HJ-Z]\.\s"),  # no \b: the engine then skips to the letters
 )
 
 _SYMBOL_WORDS = {
