@@ -29,8 +29,9 @@ from narration.cast.aliases import learn_aliases
 from narration.cast.characters import Character
 from narration.cast.context import LONG_NARRATION, Context, is_heading
 from narration.cast.grouping import paragraph_groups, split_by_speaker
-from narration.cast.lexicon import REPLY_VERBS
+from narration.cast.lexicon import PERSON_NOUNS, REPLY_VERBS
 from narration.cast.quotes import Quotation
+from narration.cast.rerank import rerank
 from narration.cast.resolve import resolve_tag
 from narration.cast.tags import Tag, is_speech_verb, subject_of, tag_after, tag_before
 from narration.cast.turns import Turn, fill_turns
@@ -235,9 +236,10 @@ def _attribute_locally(ctx: Context, turn: Turn, prev_end: int, next_start: int)
             spoken_to = ctx.index.lookup(tag.addressee) if tag.addressee else None
             if spoken_to is not None and spoken_to != speaker:
                 turn.vocatives.add(spoken_to)  # `turning to Mr. Knightley`: he answers next
+            turn.gender = _tag_gender(tag)
             return
         if tag.kind == "pronoun" and turn.gender == "U":
-            turn.gender = {"he": "M", "she": "F"}.get(tag.mention.lower(), "U")
+            turn.gender = _tag_gender(tag)
     for tag in _subjects(ctx, q, prev_end, next_start):
         speaker = _resolve(ctx, tag, turn, turn.vocatives)
         if speaker is not None and speaker not in turn.vocatives:
@@ -246,6 +248,15 @@ def _attribute_locally(ctx: Context, turn: Turn, prev_end: int, next_start: int)
             return
     if turn.gender == "U":
         turn.gender = _beat_gender(ctx, q, next_start)
+
+
+def _tag_gender(tag: Tag) -> str:
+    """The speaker's gender as the tag says it: "she", "his wife", "the old gentleman"."""
+    if tag.kind == "pronoun":
+        return {"he": "M", "she": "F"}.get(tag.mention.lower(), "U")
+    if tag.kind == "nominal":
+        return PERSON_NOUNS.get(tag.mention.split()[-1].lower(), "U")
+    return "U"
 
 
 def _beat_gender(ctx: Context, q: Quotation, next_start: int) -> str:
@@ -275,12 +286,10 @@ def _silent_turn(ctx: Context, p: int, turns: list[Turn]) -> Turn | None:
     return turn
 
 
-def attribute(text: str, characters: list[Character] | None = None) -> list[AttributedQuote]:
-    """Every quotation in `text` with its speaker, in text order.
-
-    `characters` is the cast to use (e.g. discovered once on the whole book when attributing
-    chapter by chapter); by default it is discovered from `text`.
-    """
+def attributed_turns(
+    text: str, characters: list[Character] | None = None, reranked: bool = True
+) -> tuple[Context, list[Turn]]:
+    """The run's context and its turns (quotations and silent turns) with speakers."""
     ctx = Context(text, characters)
     turns = _first_pass(ctx)
     learned = learn_aliases(ctx.index.characters, turns)
@@ -300,6 +309,18 @@ def attribute(text: str, characters: list[Character] | None = None) -> list[Attr
             ctx.salience.add_turn(turn.pos, turn.paragraph, turn.speaker)
 
     fill_turns(turns, fallback, record, ctx.index.gender)
+    if reranked:
+        rerank(ctx, turns)
+    return ctx, turns
+
+
+def attribute(text: str, characters: list[Character] | None = None) -> list[AttributedQuote]:
+    """Every quotation in `text` with its speaker, in text order.
+
+    `characters` is the cast to use (e.g. discovered once on the whole book when attributing
+    chapter by chapter); by default it is discovered from `text`.
+    """
+    ctx, turns = attributed_turns(text, characters)
     result: list[AttributedQuote] = []
     for turn in turns:
         if turn.quotation is None:
@@ -316,7 +337,9 @@ def attribute(text: str, characters: list[Character] | None = None) -> list[Attr
                 turn.quotation,
                 c.name,
                 list(c.aliases),
-                _CONFIDENCE.get(turn.method, 0.3),
+                turn.confidence
+                if turn.confidence is not None
+                else _CONFIDENCE.get(turn.method, 0.3),
                 turn.method,
                 addressee,
             )

@@ -33,6 +33,7 @@ class Turn:
     vocatives: set[int] = field(default_factory=set)
     break_before: bool = False
     gender: str = "U"  # from a pronoun tag that named no one ("she said"): M / F / U
+    confidence: float | None = None  # probability from rerank.py, when it re-decided
 
 
 @dataclass
