@@ -250,20 +250,29 @@ def _finish(job: pipeline.Job, job_file: str, outcome: Outcome, started: float) 
     pipeline.write_state(job, [Path(p) for p in outcome.outputs], stats, failed)
     BookProgress.summary(job, outcome.outputs, stats, failed)
     if failed:
-        raise ChaptersFailed(failure_report(job, failed))
+        raise ChaptersFailed(failure_report(job, failed, outcome.segment_errors))
     logger.info("built %s: %.1f min audio in %.1f s", outcome.outputs, audio_s / 60, wall_s)
     return {"outputs": outcome.outputs, "job_file": job_file, **stats}
 
 
-def failure_report(job: pipeline.Job, failed: dict[int, str]) -> str:
-    titles = {c.index: c.title for c in job.plan.chapters}
+def failure_report(
+    job: pipeline.Job, failed: dict[int, str], segment_errors: dict[str, str]
+) -> str:
+    """Which chapters failed and why, quoting the sentences that could not be rendered."""
     done = len(job.plan.chapters) - len(failed)
     lines = [
         f"{job.book_path}: {len(failed)} of {len(job.plan.chapters)} chapters failed "
         f"({done} done and kept; the book is not packaged until every chapter is; run again "
         "to retry, `narrate status` shows each chapter):"
     ]
-    lines += [f"  chapter {index} {titles[index]!r}: {why}" for index, why in failed.items()]
+    for chapter in job.plan.chapters:
+        if chapter.index not in failed:
+            continue
+        lines.append(f"  chapter {chapter.index} {chapter.title!r}: {failed[chapter.index]}")
+        bad = [s for s in chapter.segments if s.key in segment_errors]
+        lines += [f"    could not render: {s.text[:70]!r}" for s in bad[:5]]
+        if len(bad) > 5:
+            lines.append(f"    ... and {len(bad) - 5} more sentences")
     return "\n".join(lines)
 
 

@@ -154,8 +154,10 @@ def _quiet_prefect(verbose: bool) -> None:
     telemetry can never reach its server from an offline machine, so it is off."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not verbose:
-        for name in ("PREFECT_LOGGING_LEVEL", "PREFECT_SERVER_LOGGING_LEVEL"):
-            os.environ.setdefault(name, "WARNING")
+        # Errors too: a failed chapter is reported once, by us, in a line a person can act on,
+        # never as Prefect's tracebacks of the task and the flow (-v shows them).
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 
 _book_options = [

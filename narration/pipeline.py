@@ -261,10 +261,11 @@ def master_chapter_audio(
             for audio, pause in _pieces(job, passage):
                 assembler.add(audio, pause)
             laid = assembler.finish() if index == len(parts) - 1 else assembler.take()
-            mastered = master_chapter(laid, rate, settings)
-            if on_passage is not None:
-                on_passage(index, mastered)
-            out.write(to_pcm16(mastered))
+            pcm = to_pcm16(master_chapter(laid, rate, settings))
+            out.write(pcm)
+            if on_passage is not None:  # exactly the file's samples, as if read back from it,
+                # so the M4B is the same whether a passage was streamed or its chapter was cached
+                on_passage(index, pcm.astype(np.float32) / np.float32(32768.0))
     for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.*"):
         if stale != target:
             stale.unlink(missing_ok=True)

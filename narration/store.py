@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +69,26 @@ class SegmentStore:
         audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
         write_audio(self.path(key), audio, sample_rate)
         return len(audio) / sample_rate
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "rendered.jsonl"
+
+    def journal(self, key: str, duration_s: float, takes: int) -> None:
+        """Append one line per segment rendered (by any worker, any run): what was done when,
+        and, counted across runs, how much work a crash made redo."""
+        line = json.dumps(
+            {
+                "key": key,
+                "duration_s": round(duration_s, 3),
+                "takes": takes,
+                "pid": os.getpid(),
+                "at": round(time.time(), 3),
+            }  # fmt: skip
+        )
+        # One write of a short line in append mode: lines from several workers never interleave.
+        with open(self.journal_path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
 
     def take_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.take.json"

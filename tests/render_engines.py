@@ -148,6 +148,32 @@ class PoolEngine(DeviceEngine):
         return [tone(i.text, i.seed, rate=self.sample_rate) for i in items]
 
 
+class FlakyEngine(PoolEngine):
+    """A pool engine that fails on purpose. Options:
+    counter: a file counting synthesize calls across all its worker processes;
+    fail_first: the first this-many calls (counted there) raise;
+    fail_word: any item containing this word raises, every time."""
+
+    name: ClassVar[str] = "fake-flaky"
+
+    def synthesize(self, items: Sequence[SynthesisItem]) -> list[np.ndarray]:
+        import fcntl
+
+        word = self.options.get("fail_word")
+        if word and any(word in i.text for i in items):
+            raise RuntimeError(f"cannot say {word!r}")
+        counter = self.options.get("counter")
+        if counter:
+            with open(counter, "a+", encoding="utf-8") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                handle.seek(0)
+                calls = len(handle.read()) + 1
+                handle.write("x")
+            if calls <= int(self.options.get("fail_first", 0)):
+                raise RuntimeError(f"transient failure {calls}")
+        return super().synthesize(items)
+
+
 class RemoteEngine(DeviceEngine):
     """A client of a tone server on 127.0.0.1 (option `url`), `concurrency` requests at once."""
 

@@ -132,6 +132,7 @@ def render_batch(
         if takes[i] > 1:
             store.write_take(job.key, seed=seed, takes=takes[i])
         seconds = store.write(job.key, audio, rate)
+        store.journal(job.key, seconds, takes[i])
         if retakes:
             guard.accept(job.voice, job.text, seconds)
         landed.append(Landed(job.key, seconds, seed, takes[i]))

@@ -65,12 +65,14 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
         conn.send(("broken", one_line(exc)))
         return
     store, guard = SegmentStore(spec.store_root), DurationGuard()
+    parent = os.getppid()
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone
-        if message[0] == "stop":
+        # A parent killed outright leaves its batches in the pipe: nobody would read them.
+        if message[0] == "stop" or os.getppid() != parent:
             return
         _, batch_id, jobs = message
         try:
