@@ -36,6 +36,7 @@ assert _spec and _spec.loader
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
+SURE_TARGET = 0.96  # held-out accuracy above the probability that maps to confidence 0.9
 Sample = tuple[np.ndarray, np.ndarray, bool]  # features (candidates x F), right mask, chosen ok
 
 
@@ -104,6 +105,27 @@ def fit(novels: list[list[Sample]], l2: float) -> np.ndarray:
     return result.x
 
 
+def held_out_probabilities(w: np.ndarray, samples: list[Sample]) -> list[tuple[float, bool]]:
+    """(probability of the model's choice, whether it is right) for each sample."""
+    found = []
+    for x, right, _ in samples:
+        s = x @ w
+        p = np.exp(s - s.max())
+        p /= p.sum()
+        k = int(np.argmax(p))
+        found.append((float(p[k]), bool(right[k])))
+    return found
+
+
+def sure_threshold(pairs: list[tuple[float, bool]], target: float) -> float:
+    """The least probability above which held-out choices are right `target` of the time."""
+    for t in np.arange(0.5, 1.0, 0.01):
+        kept = [ok for p, ok in pairs if p >= t]
+        if kept and sum(kept) / len(kept) >= target:
+            return float(round(t, 2))
+    return 1.01  # never: no choice of the model is that sure
+
+
 def accuracy(w: np.ndarray, samples: list[Sample]) -> tuple[float, float]:
     """(model's choice right, first pass's choice right) over the samples."""
     model = sum(bool(right[int(np.argmax(x @ w))]) for x, right, _ in samples)
@@ -125,12 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     data = {f.name: novel_samples(f, w1) for f in folders}
     print(f"{'held-out novel':30s} {'quotes':>6s} {'first':>6s} {'model':>6s}")
     gains = []
+    pairs: list[tuple[float, bool]] = []
     for name, samples in data.items():
         w = fit([s for n, s in data.items() if n != name], args.l2)
         model, first = accuracy(w, samples)
         gains.append(model - first)
+        pairs += held_out_probabilities(w, samples)
         print(f"{name[:30]:30s} {len(samples):6d} {100 * first:6.1f} {100 * model:6.1f}")
     print(f"mean gain on held-out novels: {100 * sum(gains) / len(gains):+.2f} points")
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
+        kept = [ok for p, ok in pairs if p >= t]
+        right = 100 * sum(kept) / max(1, len(kept))
+        print(f"held out, probability >= {t}: {len(kept)} choices, right {right:.1f}%")
+    sure = sure_threshold(pairs, SURE_TARGET)
+    print(f"SURE = {sure}  # held-out choices right {SURE_TARGET:.0%} from this probability")
     w = fit(list(data.values()), args.l2)
     print("WEIGHTS = (")
     for name, value in zip(FEATURES, w, strict=True):
