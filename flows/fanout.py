@@ -14,10 +14,10 @@ from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 
-from flows.narrate import Outcome, package_book
+from flows.narrate import Outcome, package_book, record_chapter
 from flows.progress import BookProgress
 from narration import pipeline
-from narration.jobstate import FAILED, read_chapter_record, write_chapter_record
+from narration.jobstate import FAILED, chapter_record_path, read_chapter_record
 
 _POLL_S = 1.0
 
@@ -30,7 +30,7 @@ def render_on_pool(job: pipeline.Job, job_file: str, chapter_deployment: str) ->
     runs = {}
     for position, chapter in enumerate(job.plan.chapters):
         mastered = pipeline.chapter_audio_path(job, chapter)
-        if mastered.is_file():
+        if job.fetch(mastered):
             outcome.chapter_files[position] = str(mastered)
             continue
         run = run_deployment(
@@ -50,16 +50,19 @@ def render_on_pool(job: pipeline.Job, job_file: str, chapter_deployment: str) ->
                 del runs[run_id]
                 chapter = job.plan.chapters[position]
                 mastered = pipeline.chapter_audio_path(job, chapter)
-                if state.is_completed() and mastered.is_file():
+                if state.is_completed() and job.fetch(mastered):
                     outcome.chapter_files[position] = str(mastered)
                     progress.chapter_done(chapter, mastered)
                     continue
+                if job.mirror is not None:  # the worker's record, not an older copy here
+                    chapter_record_path(job.out_dir, chapter.index).unlink(missing_ok=True)
+                    job.fetch(chapter_record_path(job.out_dir, chapter.index))
                 record = read_chapter_record(job.out_dir, chapter.index) or {}
                 why = record.get("error") or f"its flow run ended {state.name}: {state.message}"
                 outcome.failed[position] = why
                 outcome.segment_errors.update(dict.fromkeys(record.get("segments", []), why))
                 if record.get("state") != FAILED:
-                    write_chapter_record(job.out_dir, chapter.index, chapter.title, FAILED,
+                    record_chapter(job, chapter, FAILED,
                                          error=why)  # fmt: skip
     if not outcome.failed:
         files = [outcome.chapter_files[i] for i in range(len(job.plan.chapters))]

@@ -17,7 +17,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.narrate import narrate_book
-from narration.job_settings import JobSettings, book_slug, resolve_settings
+from narration.job_settings import JobSettings, output_dir, output_mirror, resolve_settings
 from narration.jobstate import file_sha256
 
 BOOK_SUFFIXES = frozenset({".epub", ".txt", ".md", ".markdown"})
@@ -29,7 +29,10 @@ def inbox_books(inbox: Path) -> list[Path]:
 
 def is_finished(book: Path, settings: JobSettings) -> bool:
     """Built from this very file with these settings, outputs in place (nothing is read)."""
-    build_json = Path(settings.out_root) / book_slug(book) / "build.json"
+    build_json = output_dir(settings, book) / "build.json"
+    mirror = output_mirror(settings, book)
+    if mirror is not None:
+        mirror.fetch(build_json)
     try:
         state = json.loads(build_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -38,7 +41,10 @@ def is_finished(book: Path, settings: JobSettings) -> bool:
         bool(state.get("fingerprint"))
         and state.get("book_sha256") == file_sha256(book)
         and state.get("settings") == settings.to_dict()
-        and all(Path(p).exists() for p in state.get("outputs", []))
+        and all(
+            Path(p).exists() or (mirror is not None and mirror.exists(Path(p)))
+            for p in state.get("outputs", [])
+        )
     )
 
 

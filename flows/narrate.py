@@ -35,7 +35,8 @@ from narration.errors import ChaptersFailed, SegmentsFailed
 from narration.job_settings import open_renderer, resolve_settings
 from narration.jobfile import load_job, save_job
 from narration.joblock import job_lock
-from narration.jobstate import DONE, FAILED, write_chapter_record
+from narration.jobstate import DONE, FAILED, chapter_record_path, write_chapter_record
+from narration.plan import ChapterPlan
 from narration.progress import reporter
 from narration.render.router import Renderer
 
@@ -91,6 +92,12 @@ def _session(job_file: str, stream: AacStream | None = None) -> Iterator[_Sessio
             renderer.close()
 
 
+def record_chapter(job: pipeline.Job, chapter: ChapterPlan, state: str, **details: Any) -> None:
+    """The chapter's record (narration.jobstate), at the output URL too when there is one."""
+    write_chapter_record(job.out_dir, chapter.index, chapter.title, state, **details)
+    job.publish(chapter_record_path(job.out_dir, chapter.index))
+
+
 @task(name="narrate-chapter", cache_policy=NO_CACHE)
 def narrate_chapter(job_file: str, position: int) -> str:
     """Render and master one chapter passage by passage (waiting on segments already queued),
@@ -114,7 +121,7 @@ def narrate_chapter(job_file: str, position: int) -> str:
         session.failures.pop(key, None)
     if stream is not None:
         stream.add(position, path)
-    write_chapter_record(job.out_dir, chapter.index, chapter.title, DONE, audio=path.name)
+    record_chapter(job, chapter, DONE, audio=path.name)
     reporter().chapter_done(chapter.index, chapter.title)
     return str(path)
 
@@ -213,7 +220,7 @@ def _render_here(job: pipeline.Job, job_file: str) -> Outcome:
                     outcome.failed[position] = str(result)
                     errors = getattr(result, "failures", {})
                     outcome.segment_errors.update(errors)
-                    write_chapter_record(job.out_dir, chapter.index, chapter.title, FAILED,
+                    record_chapter(job, chapter, FAILED,
                                          error=str(result), segments=sorted(errors))  # fmt: skip
                 else:
                     outcome.chapter_files[position] = result
@@ -252,7 +259,8 @@ def _finish(job: pipeline.Job, job_file: str, outcome: Outcome, started: float) 
     if failed:
         raise ChaptersFailed(failure_report(job, failed, outcome.segment_errors))
     logger.info("built %s: %.1f min audio in %.1f s", outcome.outputs, audio_s / 60, wall_s)
-    return {"outputs": outcome.outputs, "job_file": job_file, **stats}
+    shown = [job.location(Path(p)) for p in outcome.outputs]
+    return {"outputs": shown, "job_file": job_file, **stats}
 
 
 def failure_report(
@@ -287,6 +295,6 @@ def narrate_chapter_flow(job_file: str, position: int) -> str:
             return _with_retries(job)(job_file, position)
         except Exception as exc:
             errors = getattr(exc, "failures", {})
-            write_chapter_record(job.out_dir, chapter.index, chapter.title, FAILED,
+            record_chapter(job, chapter, FAILED,
                                  error=str(exc), segments=sorted(errors))  # fmt: skip
             raise

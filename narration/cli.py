@@ -160,6 +160,23 @@ def _quiet_prefect(verbose: bool) -> None:
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 
+class OutRoot(click.ParamType):
+    """A folder (kept as given) or an fsspec URL such as s3://bucket/books (kept whole: as a
+    Path, "s3://b" would become "s3:/b")."""
+
+    name = "OUT"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value)
+        if "://" in text:
+            scheme = text.split("://", 1)[0]
+            import fsspec
+
+            if scheme not in fsspec.available_protocols():
+                self.fail(f"{text!r}: unknown storage scheme {scheme!r}", param, ctx)
+        return text
+
+
 _book_options = [
     click.option(
         "--chapters",
@@ -183,10 +200,11 @@ _book_options = [
     click.option(
         "--out",
         "-o",
-        type=click.Path(path_type=Path),
-        default=Path("output"),
+        type=OutRoot(),
+        default="output",
         show_default=True,
-        help="Output root; a book's files go to OUT/<book name>/.",
+        help="Output root, a folder or an fsspec URL (s3://bucket/books); a book's files go "
+        "to OUT/<book name>/.",
     ),
 ]
 
@@ -315,7 +333,7 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
 
         job = pipeline.prepare_job(book, job_settings)
         _check_chapter_range(job, settings["chapters"])
-        outputs = ", ".join(str(p) for p in job.output_paths())
+        outputs = ", ".join(job.location(p) for p in job.output_paths())
         if pipeline.is_up_to_date(job):
             console.print(f"[green]{job.book.title}: up to date[/] ({outputs})")
             return
@@ -354,10 +372,9 @@ def _levels(summary: dict[str, Any]) -> str:
 def _first_run(book: Path, settings: Any) -> bool:
     """No build.json yet: the book is surely not up to date, so the job's processes can start
     before it is read. Otherwise it likely is, and the check must stay instant."""
-    from narration.job_settings import book_slug
+    from narration.job_settings import output_dir
 
-    slug_dir = Path(settings.out_root) / book_slug(book)
-    return book.is_file() and not (slug_dir / "build.json").exists()
+    return book.is_file() and not (output_dir(settings, book) / "build.json").exists()
 
 
 def _start_server() -> Any:

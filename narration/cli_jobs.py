@@ -8,21 +8,23 @@ from typing import Any
 
 import click
 
-from narration.cli import app
+from narration.cli import OutRoot, app
 from narration.errors import NarrationError
 
 NIGHTLY_CRON = "0 1 * * *"  # 01:00 every night
 
 
 @app.command("status")
-@click.argument("out", required=False, type=click.Path(path_type=Path), default=Path("output"))
+@click.argument("out", required=False, type=OutRoot(), default="output")
 @click.option("--brief", is_flag=True, help="One line per book, no chapters.")
-def status(out: Path, brief: bool) -> None:
+def status(out: str, brief: bool) -> None:
     """Each book's and chapter's state under OUT (or of one book's folder), from its manifest,
-    store and chapter records: no Prefect server needed."""
+    store and chapter records: no Prefect server needed. For an output URL, from this
+    machine's mirror of it."""
     from narration.jobstate import book_folders, book_status, describe
+    from narration.storage import is_url, mirror_root
 
-    folders = book_folders(out)
+    folders = book_folders(mirror_root(out) if is_url(out) else Path(out))
     if not folders:
         raise NarrationError(f"{out}: no narrated book here (no plan.parquet)")
     for folder in folders:
@@ -41,10 +43,10 @@ _schedule_options = [
     click.option(
         "--out",
         "-o",
-        type=click.Path(path_type=Path),
-        default=Path("output"),
+        type=OutRoot(),
+        default="output",
         show_default=True,
-        help="Output root (a path every worker sees).",
+        help="Output root: a path every worker sees, or an fsspec URL (s3://bucket/books).",
     ),
     click.option("--cron", default=NIGHTLY_CRON, show_default=True, help="When to scan."),
     click.option(
@@ -63,7 +65,7 @@ def schedule_options(func: Any) -> Any:
     return func
 
 
-def _library_parameters(inbox: Path, out: Path, stop_after: str) -> dict[str, Any]:
+def _library_parameters(inbox: Path, out: str, stop_after: str) -> dict[str, Any]:
     from narration import config
 
     if not inbox.is_dir():
@@ -71,7 +73,7 @@ def _library_parameters(inbox: Path, out: Path, stop_after: str) -> dict[str, An
     if stop_after:
         _check_time(stop_after)
     settings = {
-        "out_root": str(out.resolve()),
+        "out_root": out if "://" in out else str(Path(out).resolve()),
         "narration_engine": config.role_engine("narration"),
         "dialogue_engine": config.role_engine("dialogue"),
     }
@@ -93,7 +95,7 @@ def _check_time(text: str) -> None:
     show_default=True,
     help="Send each book's chapters to the pool as separate runs (many machines, one book).",
 )
-def deploy(inbox: Path, out: Path, cron: str, stop_after: str, pool: str, fan_out: bool) -> None:
+def deploy(inbox: Path, out: str, cron: str, stop_after: str, pool: str, fan_out: bool) -> None:
     """Create the nightly deployment on your Prefect server (PREFECT_API_URL), its work pool,
     and the book/chapter deployments the pool's workers run.
 
@@ -116,7 +118,7 @@ def deploy(inbox: Path, out: Path, cron: str, stop_after: str, pool: str, fan_ou
 
 @app.command("serve")
 @schedule_options
-def serve(inbox: Path, out: Path, cron: str, stop_after: str) -> None:
+def serve(inbox: Path, out: str, cron: str, stop_after: str) -> None:
     """Run the nightly scan on its schedule in the foreground, without a Prefect server of
     your own (a temporary one lives as long as this command). Ctrl-C stops it."""
     from flows.server import TemporaryServer, api_url_configured

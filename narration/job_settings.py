@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from narration.audio.master import MasterSettings
     from narration.render.router import Renderer
+    from narration.storage import Mirror
 
 FORMATS = ("m4b", "mp3", "chapters")
 
@@ -56,6 +57,25 @@ class JobSettings:
         return asdict(self)
 
 
+def output_dir(settings: JobSettings, book_path: str | Path) -> Path:
+    """Where a book's files are written: OUT/<book>, or, when OUT is a URL, the local mirror
+    of URL/<book> (see narration.storage)."""
+    from narration.storage import is_url, mirror_root
+
+    root = mirror_root(settings.out_root) if is_url(settings.out_root) else Path(settings.out_root)
+    return root / book_slug(Path(book_path))
+
+
+def output_mirror(settings: JobSettings, book_path: str | Path) -> Mirror | None:
+    """The mirror of the book's folder at the output URL; None when OUT is a local path."""
+    from narration.storage import Mirror, is_url
+
+    if not is_url(settings.out_root):
+        return None
+    url = f"{settings.out_root.rstrip('/')}/{book_slug(Path(book_path))}"
+    return Mirror(url, output_dir(settings, book_path))
+
+
 def book_slug(book_path: Path) -> str:
     """The book's folder and file name: its file name's stem, made safe. It never starts with
     '-' (other tools would read it as an option) or '.' (a hidden file)."""
@@ -63,8 +83,8 @@ def book_slug(book_path: Path) -> str:
 
 
 def store_root(settings: JobSettings, book_path: str | Path) -> Path:
-    """The segment store of a book's job: OUT/<book>/.cache/segments."""
-    return Path(settings.out_root) / book_slug(Path(book_path)) / ".cache" / "segments"
+    """The segment store of a book's job: OUT/<book>/.cache/segments (locally)."""
+    return output_dir(settings, book_path) / ".cache" / "segments"
 
 
 def resolve_settings(settings: JobSettings) -> JobSettings:
@@ -85,5 +105,8 @@ def open_renderer(settings: JobSettings, book_path: str | Path) -> Renderer:
     from narration.render.router import Renderer
 
     return Renderer(
-        str(store_root(settings, book_path)), settings.engines(), processes=settings.processes
+        str(store_root(settings, book_path)),
+        settings.engines(),
+        processes=settings.processes,
+        mirror=output_mirror(settings, book_path),
     )

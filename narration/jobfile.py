@@ -20,7 +20,9 @@ from pathlib import Path
 
 from narration.atomic import atomic_write_bytes
 from narration.errors import NarrationError
+from narration.job_settings import output_dir
 from narration.pipeline import Job, job_fingerprint, make_engines
+from narration.storage import is_url
 
 _lock = threading.Lock()
 _in_memory: dict[str, Job] = {}  # job file -> the Job this process planned or loaded
@@ -29,7 +31,6 @@ _in_memory: dict[str, Job] = {}  # job file -> the Job this process planned or l
 @dataclass
 class _Saved:
     book_path: Path
-    out_dir: Path
     settings: object
     book: object
     plan: object
@@ -42,38 +43,53 @@ def job_file_path(job: Job) -> Path:
 
 
 def save_job(job: Job) -> str:
-    """Write the job (atomically) and return its path, the value flows and tasks are given."""
+    """Write the job (atomically) and return where it is, the value flows and tasks are given:
+    its path, or its URL when the outputs live at one (so any machine can read it)."""
     path = job_file_path(job)
-    saved = _Saved(job.book_path, job.out_dir, job.settings, job.book, job.plan)
+    saved = _Saved(job.book_path, job.settings, job.book, job.plan)
     atomic_write_bytes(path, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
     for stale in path.parent.glob("*.pkl"):  # an earlier plan of this book is never read again
         if stale != path:
             stale.unlink(missing_ok=True)
+    location = str(path)
+    if job.mirror is not None:
+        job.mirror.publish(path)
+        location = job.mirror.remote(path)
     with _lock:
-        _in_memory[str(path)] = job
-    return str(path)
+        _in_memory[location] = job
+    return location
 
 
-def load_job(path: str) -> Job:
-    """The job saved at `path` (from memory when this process saved or loaded it)."""
+def _read(location: str) -> bytes:
+    if not is_url(location):
+        return Path(location).read_bytes()
+    import fsspec
+
+    with fsspec.open(location, "rb") as remote:
+        return remote.read()
+
+
+def load_job(location: str) -> Job:
+    """The job saved at `location` (from memory when this process saved or loaded it). The
+    book's folder is this machine's: the same path, or its own mirror of the output URL."""
     with _lock:
-        job = _in_memory.get(path)
+        job = _in_memory.get(location)
     if job is not None:
         return job
     try:
-        saved: _Saved = pickle.loads(Path(path).read_bytes())  # noqa: S301  (our own file)
+        saved: _Saved = pickle.loads(_read(location))  # noqa: S301  (our own file)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
-        raise NarrationError(f"{path}: cannot read the planned job ({exc})") from exc
+        raise NarrationError(f"{location}: cannot read the planned job ({exc})") from exc
     job = Job(
         saved.book_path,
-        saved.out_dir,
+        output_dir(saved.settings, saved.book_path),  # type: ignore[arg-type]
         saved.settings,  # type: ignore[arg-type]
         saved.book,  # type: ignore[arg-type]
         saved.plan,  # type: ignore[arg-type]
         make_engines(saved.settings),  # type: ignore[arg-type]
     )
     with _lock:
-        _in_memory[path] = job
+        _in_memory[location] = job
     return job
 
 

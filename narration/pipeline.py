@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +36,9 @@ from narration.audio.package import (
 )
 from narration.engines.base import Engine
 from narration.engines.registry import create_engine
-from narration.errors import NarrationError
+from narration.errors import InputError, NarrationError
 from narration.ingest import read_book
-from narration.job_settings import FORMATS, JobSettings, book_slug, store_root
+from narration.job_settings import FORMATS, JobSettings, output_dir, output_mirror, store_root
 from narration.jobstate import file_sha256
 from narration.model import Book, Segment, Voice
 from narration.plan import (
@@ -57,6 +58,7 @@ from narration.text.lexicon import Lexicon
 
 if TYPE_CHECKING:
     from narration.render.router import Renderer
+    from narration.storage import Mirror
 
 
 @dataclass
@@ -68,9 +70,27 @@ class Job:
     plan: Plan
     engines: dict[str, Engine]  # every engine routed to, by name (the plan may use fewer)
 
-    @property
+    @cached_property
+    def mirror(self) -> Mirror | None:
+        """The book folder's copy at the output URL, when OUT is one (narration.storage)."""
+        return output_mirror(self.settings, self.book_path)
+
+    @cached_property
     def store(self) -> SegmentStore:
-        return SegmentStore(store_root(self.settings, self.book_path))
+        return SegmentStore(store_root(self.settings, self.book_path), self.mirror)
+
+    def publish(self, path: Path) -> None:
+        """A file (or folder) that is done: to the output URL too, when there is one."""
+        if self.mirror is not None:
+            self.mirror.publish(path)
+
+    def location(self, path: Path) -> str:
+        """Where a person finds `path`: its URL when the outputs live at one."""
+        return self.mirror.remote(path) if self.mirror is not None else str(path)
+
+    def fetch(self, path: Path) -> bool:
+        """True when `path` is here, downloaded from the output URL if need be."""
+        return self.mirror.fetch(path) if self.mirror is not None else Path(path).is_file()
 
     @property
     def chapter_dir(self) -> Path:
@@ -101,7 +121,7 @@ def prepare_job(
     attributor: Attributor = narration_only,
 ) -> Job:
     """Read and plan the book. Pure and fast: no audio, no engine loading."""
-    book_path = Path(book_path)
+    book_path = local_book(book_path)
     book = read_book(
         book_path,
         include_front_matter=settings.include_front_matter,
@@ -112,7 +132,11 @@ def prepare_job(
     narrator = routed[settings.narration_engine]
     speakers = routed[settings.dialogue_engine]
     engines = {engine.name: engine for engine in routed.values()}
-    out_dir = Path(settings.out_root) / book_slug(book_path)
+    out_dir = output_dir(settings, book_path)
+    mirror = output_mirror(settings, book_path)
+    if mirror is not None:  # what an earlier run on any machine decided, and built
+        for name in ("cast.toml", "build.json"):
+            mirror.fetch(out_dir / name)
     voices = dict(voices or {})
     if settings.cast and voices == {} and attributor is narration_only:
         from narration.cast.speakers import cast_book
@@ -120,6 +144,8 @@ def prepare_job(
         attributor, voices, _ = cast_book(
             book, out_dir, narrator.default_voice(), speakers.character_voices()
         )
+        if mirror is not None and (out_dir / "cast.toml").is_file():
+            mirror.publish(out_dir / "cast.toml")
     voices.setdefault(NARRATOR, narrator.default_voice())
     lexicon = Lexicon.load(*settings.lexicon_paths) if settings.lexicon_paths else Lexicon()
     infos = {
@@ -139,6 +165,26 @@ def prepare_job(
         attributor=attributor,
     )
     return Job(book_path, out_dir, settings, book, plan, engines)
+
+
+def local_book(book: str | Path) -> Path:
+    """The book as a local file: a URL (s3://inbox/book.epub) is downloaded first."""
+    from narration.storage import is_url
+
+    if not is_url(book):
+        return Path(book)
+    import fsspec
+
+    from narration.storage import mirror_root
+
+    name = str(book).rstrip("/").rsplit("/", 1)[-1]
+    local = mirror_root(str(book)) / name
+    try:
+        with fsspec.open(str(book), "rb") as remote, atomic_path(local) as tmp:
+            tmp.write_bytes(remote.read())
+    except (OSError, ValueError) as exc:
+        raise InputError(book, f"cannot download the book ({exc})") from exc
+    return local
 
 
 def make_engines(settings: JobSettings) -> dict[str, Engine]:
@@ -184,8 +230,9 @@ def is_up_to_date(job: Job) -> bool:
         state = json.loads(job.state_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    mirror = job.mirror
     return state.get("fingerprint") == job_fingerprint(job) and all(
-        p.exists() for p in job.output_paths()
+        p.exists() or (mirror is not None and mirror.exists(p)) for p in job.output_paths()
     )
 
 
@@ -244,7 +291,7 @@ def master_chapter_audio(
     encodes it while later passages render), and appended to the chapter file, which appears
     only when complete. A chapter already in the cache is returned as it is."""
     target = chapter_audio_path(job, chapter)
-    if target.is_file():
+    if job.fetch(target):
         return target
     settings = job.settings.master_settings()
     rate = job.plan.sample_rate
@@ -266,6 +313,7 @@ def master_chapter_audio(
             if on_passage is not None:  # exactly the file's samples, as if read back from it,
                 # so the M4B is the same whether a passage was streamed or its chapter was cached
                 on_passage(index, pcm.astype(np.float32) / np.float32(32768.0))
+    job.publish(target)
     for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.*"):
         if stale != target:
             stale.unlink(missing_ok=True)
@@ -341,6 +389,7 @@ def package(job: Job, chapter_files: list[Path], stream: AacStream | None = None
             encode_mp3(chapter_files, titles, out, bitrate=bitrate, **common)
         elif fmt == "chapters":
             encode_chapter_files(chapter_files, titles, out, bitrate=bitrate, **common)
+        job.publish(out)
         written.append(out)
     return written
 
@@ -386,6 +435,7 @@ def write_manifest_for(job: Job, errors: dict[str, str] | None = None) -> None:
             row["error"] = None if rendered else errors.get(segment.key)
             rows.append(row)
     write_manifest(job.manifest_path, rows)
+    job.publish(job.manifest_path)
 
 
 def write_state(
@@ -417,6 +467,7 @@ def write_state(
         **stats,
     }
     atomic_write_json(job.state_path, state)
+    job.publish(job.state_path)
 
 
 def audio_duration_s(paths: list[Path]) -> float:

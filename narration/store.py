@@ -13,12 +13,16 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
 
 from narration.atomic import atomic_path, atomic_write_bytes
 from narration.model import Voice
+
+if TYPE_CHECKING:
+    from narration.storage import Mirror
 
 KEY_SCHEME = 1  # bump when the key recipe changes
 
@@ -53,21 +57,33 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
 
 
 class SegmentStore:
-    """Content-addressed WAV files under `root/ab/abcdef....wav`."""
+    """Content-addressed WAV files under `root/ab/abcdef....wav`; with a `mirror` (see
+    narration.storage), each one is also published to its URL, and read from there when this
+    machine does not have it."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, mirror: Mirror | None = None) -> None:
         self.root = Path(root)
+        self.mirror = mirror
+        self._remote_names: set[str] | None = None  # listed once, when first asked
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.wav"
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        if self.path(key).is_file():
+            return True
+        if self.mirror is None:
+            return False
+        if self._remote_names is None:
+            self._remote_names = self.mirror.names(self.root)
+        return f"{key}.wav" in self._remote_names
 
     def write(self, key: str, audio: np.ndarray, sample_rate: int) -> float:
         """Store one segment (see write_audio); returns its duration in seconds."""
         audio = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
         write_audio(self.path(key), audio, sample_rate)
+        if self.mirror is not None:
+            self.mirror.publish(self.path(key))
         return len(audio) / sample_rate
 
     @property
@@ -97,6 +113,8 @@ class SegmentStore:
         """Record that a segment needed retakes (written before its audio, so a segment on
         disk without this file was accepted at its first take)."""
         atomic_write_bytes(self.take_path(key), json.dumps({"seed": seed, "takes": takes}).encode())
+        if self.mirror is not None:
+            self.mirror.publish(self.take_path(key))
 
     def takes(self, key: str) -> int:
         """How many takes the stored segment needed (1 when none was redone)."""
@@ -106,10 +124,14 @@ class SegmentStore:
             return 1
 
     def read(self, key: str) -> tuple[np.ndarray, int]:
+        if self.mirror is not None:
+            self.mirror.fetch(self.path(key))
         audio, rate = sf.read(self.path(key), dtype="float32", always_2d=False)
         return audio, rate
 
     def duration_s(self, key: str) -> float:
+        if self.mirror is not None:
+            self.mirror.fetch(self.path(key))
         info = sf.info(self.path(key))
         return info.frames / info.samplerate
 

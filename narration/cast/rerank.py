@@ -53,11 +53,16 @@ FEATURES = (
     "salience-top",
     "named-here",
     "named-before",
+    "named-just-before",
+    "named-just-after",
+    "gender-unknown",
+    "spoke-recently",
     "named-in-quote",
     "prominence",
 )
 # Fitted by benchmarks/attribution_train.py (see the module docstring); in FEATURES order.
-WEIGHTS: tuple[float, ...] | None = (
+WEIGHTS: tuple[float, ...] | None = None
+_OLD = (
     0.441,
     0.201,
     0.633,
@@ -131,6 +136,10 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
         for m in _narration_names(ctx, q.start, q.end)
         if m.in_quote and m.char not in turn.vocatives and not m.pronoun
     }
+    recent: dict[int, int] = {}
+    for t in turns[max(0, i - 6) : i]:
+        if t.speaker is not None and _same_conversation(turns, i, turns.index(t)):
+            recent[t.speaker] = recent.get(t.speaker, 0) + 1
     scores = ctx.salience.scores(turn.pos, turn.paragraph)
     top = max(scores.values(), default=0.0)
     ranked = sorted(scores, key=lambda c: -scores[c])[:3]
@@ -181,6 +190,10 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
             float(bool(ranked) and ranked[0] == c),
             float(any(m.char == c for m in here)),
             float(any(m.char == c for m in before)),
+            float(any(m.char == c and m.initial and m.start < q.start for m in here)),
+            float(any(m.char == c and m.initial and m.start > q.end for m in here)),
+            float(gender == "U"),
+            recent.get(c, 0) / 6,
             float(c in in_quote),
             prominence.get(c, 0.0) / lead,
         ]

@@ -27,9 +27,10 @@ class RemoteBackend:
         store_root: str,
         *,
         on_landed: Callable[[Landed], None] | None = None,
+        mirror: Any = None,
     ) -> None:
         self.engine = engine
-        self.store = SegmentStore(store_root)
+        self.store = SegmentStore(store_root, mirror)
         self.on_landed = on_landed
         self.concurrency = max(1, engine.max_concurrency())
         self._pool: ThreadPoolExecutor | None = None

@@ -38,8 +38,10 @@ class Renderer:
         *,
         processes: int | None = None,
         on_segment: Callable[[str, float], None] | None = None,
+        mirror: Any = None,
     ) -> None:
         self.store_root = store_root
+        self.mirror = mirror  # a narration.storage.Mirror: the store also lives at its URL
         self.processes = processes
         self.on_segment = on_segment
         self._lock = threading.Lock()
@@ -73,7 +75,7 @@ class Renderer:
 
         self.engine(name)  # an engine this job does not route to: raises, naming those it does
         spec, options, engine = self._engines[name]
-        worker = WorkerSpec(spec, options, self.store_root)
+        worker = WorkerSpec(spec, options, self.store_root, self.mirror)
         if engine.placement == "pool":
             processes = self.processes or engine.recommended_processes()
             return WorkerBackend(
@@ -98,7 +100,9 @@ class Renderer:
         if engine.placement == "remote":
             from narration.render.remote import RemoteBackend
 
-            return RemoteBackend(engine, self.store_root, on_landed=self._landed)
+            return RemoteBackend(
+                engine, self.store_root, on_landed=self._landed, mirror=self.mirror
+            )
         raise EngineError(f"engine {name!r} declares an unknown placement {engine.placement!r}")
 
     def warm(self, names: Iterable[str] | None = None) -> None:

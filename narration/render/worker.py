@@ -25,6 +25,7 @@ class WorkerSpec:
     engine: str  # a registry name or module:Class
     options: dict[str, Any] = field(default_factory=dict)
     store_root: str = ""
+    mirror: Any = None  # a narration.storage.Mirror when the store lives at a URL
 
 
 def one_line(exc: BaseException) -> str:
@@ -64,7 +65,7 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     except Exception as exc:
         conn.send(("broken", one_line(exc)))
         return
-    store, guard = SegmentStore(spec.store_root), DurationGuard()
+    store, guard = SegmentStore(spec.store_root, spec.mirror), DurationGuard()
     parent = os.getppid()
     while True:
         try:
