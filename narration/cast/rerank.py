@@ -61,36 +61,39 @@ FEATURES = (
     "prominence",
 )
 # Fitted by benchmarks/attribution_train.py (see the module docstring); in FEATURES order.
-WEIGHTS: tuple[float, ...] | None = None
-_OLD = (
-    0.441,
-    0.201,
-    0.633,
-    0.183,
-    -0.075,
-    0.244,
-    0.064,
-    0.135,
-    -0.312,
-    0.206,
-    0.042,
-    0.146,
-    0.603,
-    -1.132,
-    -0.965,
-    1.128,
-    0.855,
-    0.258,
-    -1.622,
-    0.341,
-    0.384,
-    0.391,
-    1.422,
-    -0.057,
-    1.561,
-    0.726,
-    -1.097,
-    0.013,
+WEIGHTS: tuple[float, ...] | None = (
+    0.438,
+    0.192,
+    0.648,
+    0.185,
+    -0.059,
+    0.083,
+    -0.043,
+    0.010,
+    -0.334,
+    0.179,
+    0.045,
+    0.159,
+    0.611,
+    -1.158,
+    -0.999,
+    1.130,
+    0.858,
+    0.119,
+    -1.794,
+    0.303,
+    0.399,
+    0.279,
+    1.213,
+    -0.024,
+    1.343,
+    0.749,
+    0.515,
+    -0.224,
+    -0.286,
+    0.811,
+    -1.086,
+    -0.077,
 )
 _SURE = ("explicit", "script")
 # Probability from which held-out choices were right 96% of the time (attribution_train.py);
@@ -137,9 +140,10 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
         if m.in_quote and m.char not in turn.vocatives and not m.pronoun
     }
     recent: dict[int, int] = {}
-    for t in turns[max(0, i - 6) : i]:
-        if t.speaker is not None and _same_conversation(turns, i, turns.index(t)):
-            recent[t.speaker] = recent.get(t.speaker, 0) + 1
+    for j in range(max(0, i - 6), i):
+        speaker = turns[j].speaker
+        if speaker is not None and _same_conversation(turns, i, j):
+            recent[speaker] = recent.get(speaker, 0) + 1
     scores = ctx.salience.scores(turn.pos, turn.paragraph)
     top = max(scores.values(), default=0.0)
     ranked = sorted(scores, key=lambda c: -scores[c])[:3]
