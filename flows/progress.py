@@ -91,6 +91,7 @@ class BookProgress:
             "",
         ]
         lines += [f"- output: `{p}`" for p in outputs]
+        lines += [f"- read past in the input: {defect}" for defect in job.book.defects]
         if failed:
             lines += ["", "| chapter | title | error |", "|---|---|---|"]
             for index, why in failed.items():

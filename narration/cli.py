@@ -339,6 +339,8 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
             return
         if routing_note:
             console.print(f"[yellow]note:[/] {routing_note}", highlight=False, soft_wrap=True)
+        for defect in job.book.defects:  # read past; listed again in build.json's report
+            console.print(f"[yellow]warning:[/] {escape(f'{book}: {defect}')}", highlight=False)
         for engine in pipeline.used_engines(job):
             if engine.licence_notice:
                 console.print(f"[yellow]note:[/] {engine.licence_notice}", highlight=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -103,6 +104,7 @@ def plan_command(
                     "author": job.book.author,
                     "chapters": [{"title": c.title, "words": c.words} for c in voiced],
                     "skipped": [{"title": s.title, "reason": s.reason} for s in job.book.skipped],
+                    "defects": job.book.defects,
                 },
                 ensure_ascii=False,
             )
@@ -125,6 +127,8 @@ def plan_command(
     )
     for skipped in job.book.skipped:
         _out.print(f"[dim]skipped: {skipped.title} ({skipped.reason})[/]")
+    for defect in job.book.defects:
+        _out.print(f"[yellow]warning:[/] {escape(f'{book}: {defect}')}", highlight=False)
     _out.print(f"plan written to {job.manifest_path}")
 
 

@@ -75,6 +75,9 @@ class Book:
     cover_image: bytes | None = None
     cover_mime: str | None = None
     source_path: str = ""
+    # Recoverable defects of the input, read past (a missing document, a TOC entry pointing
+    # nowhere): each one line, said when the book is read and listed in the job's report.
+    defects: list[str] = field(default_factory=list)
 
     @property
     def words(self) -> int:

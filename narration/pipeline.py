@@ -449,6 +449,7 @@ def write_state(
         "failed_chapters": {str(k): v for k, v in (failed or {}).items()},
         "book": str(job.book_path),
         "book_sha256": file_sha256(job.book_path),  # the overnight scan skips what matches
+        "defects": job.book.defects,  # what was read past in the input
         "outputs": [str(p) for p in outputs],
         "chapters": [c.title for c in job.plan.chapters],
         "settings": job.settings.to_dict(),

@@ -31,6 +31,11 @@ def mirror_root(url: str) -> Path:
     return cache / "narration" / "remote" / digest
 
 
+def _is_object_store(fs: Any) -> bool:
+    protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+    return bool(set(protocols) & {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
+
+
 class Mirror:
     """The local folder `local` and the remote folder `url` it mirrors, file for file."""
 
@@ -64,8 +69,23 @@ class Mirror:
         path = Path(path)
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
-            if not file.name.startswith("."):  # never a temp or lock file
-                self.fs.put_file(str(file), self.remote(file))
+            if file.name.startswith("."):  # never a temp or lock file
+                continue
+            self._put(file, self.remote(file))
+
+    def _put(self, file: Path, remote: str) -> None:
+        """An object store shows an object only once it is whole; on a filesystem (file://,
+        a mounted share, sftp) the upload goes to a temp name, renamed when complete."""
+        folder, name = remote.rsplit("/", 1)
+        atomic = not _is_object_store(self.fs)
+        staging = f"{folder}/.{name}.part" if atomic else remote
+        try:
+            self.fs.put_file(str(file), staging)
+        except FileNotFoundError:  # its folder is not there yet
+            self.fs.makedirs(folder, exist_ok=True)
+            self.fs.put_file(str(file), staging)
+        if atomic:
+            self.fs.mv(staging, remote)
 
     def fetch(self, path: Path) -> bool:
         """Make sure `path` is here, downloading it when only the URL has it; False: nowhere."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -102,10 +103,23 @@ def _read(archive: SafeZip, include_matter: bool, notes: str, include_boilerplat
     book.skipped = [*leading, *book.skipped, *trailing]
     if not book.chapters:
         raise InputError(archive.path, "EPUB contains no readable text")
+    book.defects = [*package.defects, *_toc_defects(toc.entries, archive.names)]
+    for defect in book.defects:
+        log.warning("%s: %s", archive.path, defect)
     if package.cover is not None and package.cover.href in archive.names:
         book.cover_image = archive.read(package.cover.href)
         book.cover_mime = package.cover.media_type.replace("image/jpg", "image/jpeg")
     return book
+
+
+def _toc_defects(entries: list[TocEntry], names: Iterable[str]) -> list[str]:
+    present = set(names)
+    return [
+        f"table of contents entry {entry.title!r} points to '{entry.href}', which is not in "
+        "the EPUB; skipped"
+        for entry in entries
+        if entry.href not in present
+    ]
 
 
 def _pieces(

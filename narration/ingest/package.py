@@ -55,6 +55,7 @@ class Package:
     ncx: ManifestItem | None  # EPUB2 table of contents
     cover: ManifestItem | None  # cover image
     guide: list[tuple[str, str]]  # (type, full href) from the EPUB2 <guide>
+    defects: list[str] = field(default_factory=list)  # read past, each said in one line
 
 
 def resolve(base_file: str, href: str) -> str:
@@ -98,13 +99,17 @@ def read_package(archive: SafeZip) -> Package:
     spine_el = _child(root, "spine")
     if spine_el is None:
         raise InputError(archive.path, "EPUB package has no <spine> (no reading order)")
-    spine = []
+    spine, defects = [], []
     for ref in spine_el:
         if not isinstance(ref.tag, str) or etree.QName(ref).localname != "itemref":
             continue
-        item = manifest.get(ref.get("idref", ""))
-        if item is None or item.href not in archive.names:
-            continue  # a dangling spine entry: nothing to read there
+        idref = ref.get("idref", "")
+        item = manifest.get(idref)
+        if item is None or item.href not in archive.names:  # nothing to read there: go on
+            missing = f"'{item.href}'" if item is not None else f"id '{idref}'"
+            where = "the EPUB" if item is not None else "the manifest"
+            defects.append(f"reading order names {missing}, which is not in {where}; skipped")
+            continue
         spine.append(SpineItem(item, ref.get("linear", "yes").strip().lower() != "no"))
     if not any(s.item.is_html for s in spine):
         raise InputError(archive.path, "EPUB spine lists no readable content documents")
@@ -126,6 +131,7 @@ def read_package(archive: SafeZip) -> Package:
         ncx=ncx if ncx is not None and ncx.href in archive.names else None,
         cover=_cover(root, manifest),
         guide=_guide(root, opf_path),
+        defects=defects,
     )
 
 
