@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import run_narrate
+from conftest import REPO, run_narrate
 
 from flows.library import inbox_books, window_end
 
@@ -163,3 +163,27 @@ def test_the_nightly_scan_skips_finished_books_and_respects_its_window(tmp_path)
     write_book(inbox / "two.md", 3, "Two")  # changed: a chapter more
     assert night("late") == {"one.md": "left for the next run", "two.md": "left for the next run"}
     assert night() == {"one.md": "up to date", "two.md": "done"}
+
+
+@pytest.mark.slow
+def test_prefect_yaml_declares_the_same_deployments(prefect_server):
+    api, env = prefect_server
+    env = {**env, "PREFECT_API_URL": api, "NARRATION_HOME": str(REPO)}
+    pool = subprocess.run(
+        [sys.executable, "-m", "prefect", "work-pool", "create", "narration", "--type", "process"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert pool.returncode == 0, pool.stdout + pool.stderr
+    deployed = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    for name in ("narrate-library/nightly", "narrate-book/pool", "narrate-chapter/pool"):
+        found = httpx.get(f"{api}/deployments/name/{name}", timeout=10).json()
+        assert found["work_pool_name"] == "narration", found
+        assert found["pull_steps"][0]["prefect.deployments.steps.set_working_directory"] == {
+            "directory": str(REPO)
+        }
+    nightly = httpx.get(f"{api}/deployments/name/narrate-library/nightly", timeout=10).json()
+    assert nightly["schedules"][0]["schedule"]["cron"] == "0 1 * * *"
