@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, run_narrate
+from conftest import REPO, narrate_command, run_narrate
 
 from flows.library import inbox_books, window_end
 
@@ -187,3 +187,45 @@ def test_prefect_yaml_declares_the_same_deployments(prefect_server):
         }
     nightly = httpx.get(f"{api}/deployments/name/narrate-library/nightly", timeout=10).json()
     assert nightly["schedules"][0]["schedule"]["cron"] == "0 1 * * *"
+
+
+@pytest.mark.slow
+def test_narrate_serve_runs_the_scan_it_schedules(prefect_server, tmp_path):
+    """`narrate serve` in the foreground: its deployment is on the server with the schedule,
+    and a run of it (started here rather than waiting for the cron) narrates the inbox."""
+    api, env = prefect_server
+    env = {**env, "PREFECT_API_URL": api}
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_book(inbox / "tiny.md", 1, "Tiny")
+    out = tmp_path / "out"
+    serve = subprocess.Popen(
+        [*narrate_command(), "serve", "--inbox", str(inbox), "--out", str(out),
+         "--cron", "30 3 * * *", "--stop-after", ""],
+        env=env, stdout=(tmp_path / "serve.log").open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            found = httpx.get(f"{api}/deployments/name/narrate-library/nightly", timeout=10)
+            if found.status_code == 200:
+                break
+            assert serve.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "narrate serve did not register its deployment"
+            time.sleep(1)
+        deployment = found.json()
+        assert deployment["schedules"][0]["schedule"]["cron"] == "30 3 * * *"
+        run = httpx.post(
+            f"{api}/deployments/{deployment['id']}/create_flow_run", json={}, timeout=10
+        ).json()
+        while True:
+            state = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=10).json()["state_type"]
+            if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+                break
+            assert time.monotonic() < deadline + 240, "the served run did not finish"
+            time.sleep(1)
+        assert state == "COMPLETED", (tmp_path / "serve.log").read_text()[-3000:]
+        assert (out / "tiny" / "tiny.m4b").is_file()
+    finally:
+        _stop(serve)
