@@ -47,7 +47,7 @@ def novel_samples(folder: Path, weights: tuple[float, ...] | None) -> list[Sampl
     ctx, turns = attributed_turns(text, reranked=False)
     seen: dict[int, dict[int, list[float]]] = {}
     first = [t.speaker for t in turns]
-    rerank(ctx, turns, weights, lambda i, feats: seen.__setitem__(i, feats))
+    rerank(ctx, turns, weights, lambda i, feats: seen.__setitem__(i, feats), passes=1)
     spans = sorted((s, e, k) for k, g in enumerate(gold) for s, e in g["spans"])
     starts = [s for s, _, _ in spans]
     samples: list[Sample] = []

@@ -216,11 +216,24 @@ def rerank(
     turns: list[Turn],
     weights: tuple[float, ...] | None = WEIGHTS,
     observe: Callable[[int, dict[int, list[float]]], None] | None = None,
+    passes: int = 2,
 ) -> None:
     """Re-decide every quotation turn not settled by a name tag (see the module docstring);
     sets `speaker` and `confidence`. Turns are taken in text order, so a decision is a clue
-    for the next one. `observe(i, candidates)` sees each turn's candidates before its
-    decision (the training script's view); with `weights` None nothing is decided."""
+    for the next one; a second pass lets each decision see the later ones too (the
+    weights are fitted on the first pass's view: fitting them on the second's measured
+    worse). `observe(i, candidates)` sees each turn's candidates before its decision in
+    the last pass (the training script's view); with `weights` None nothing is decided."""
+    for n in range(passes):
+        _one_pass(ctx, turns, weights, observe if n == passes - 1 else None)
+
+
+def _one_pass(
+    ctx: Context,
+    turns: list[Turn],
+    weights: tuple[float, ...] | None,
+    observe: Callable[[int, dict[int, list[float]]], None] | None,
+) -> None:
     for i, turn in enumerate(turns):
         if turn.quotation is None or turn.method in _SURE:
             continue
