@@ -29,6 +29,7 @@ class CastIndex:
     characters: list[Character]
     by_key: dict[str, int] = field(default_factory=dict)
     surname: dict[int, str] = field(default_factory=dict)
+    titled: dict[str, set[int]] = field(default_factory=dict)  # "Captain" -> characters
     # Words the text writes in lower case too ("having", "presently", "stop"): one of
     # them capitalised before a verb opens a sentence rather than naming a new speaker.
     common_words: frozenset[str] = frozenset()
@@ -41,6 +42,8 @@ class CastIndex:
         for form in c.all_names:
             self.by_key.setdefault(name_key(form), i)
             words = form.replace(".", " ").split()
+            if len(words) >= 2 and words[0] in TITLES:
+                self.titled.setdefault(words[0], set()).add(i)
             if len(words) >= 2 and words[-1][:1].isupper() and i not in self.surname:
                 self.surname[i] = words[-1]
 
@@ -341,6 +344,10 @@ def _resolve_nominal(
         last = salience.last_speaker(pos, paragraph)
         return salience.pick(pos, paragraph, "U", exclude | ({last} if last is not None else set()))
     gender = PERSON_NOUNS.get(noun, "U")
+    if determiner == "the":
+        found = _titled(noun, pos, paragraph, salience, exclude)
+        if found is not None:
+            return found  # "the doctor" is Doctor Losberne, "the captain" Captain Wentworth
     owner = None
     if determiner in ("his", "her"):
         owners = salience.owners(pos, paragraph, "M" if determiner == "his" else "F", exclude)
@@ -365,3 +372,23 @@ def _resolve_nominal(
         owner = index.narrator() if NARRATOR in {c.name for c in index.characters} else None
     banned = exclude | ({owner} if owner is not None else set())
     return salience.pick(pos, paragraph, gender, banned, replying)
+
+
+_TITLE_FORMS = {"doctor": ("Dr", "Doctor"), "professor": ("Professor", "Prof")}
+
+
+def _titled(
+    noun: str, pos: int, paragraph: int, salience: Salience, exclude: set[int]
+) -> int | None:
+    """The character "the <noun>" names by title: the only one the book gives that title,
+    else the one of them most salient here (mentioned or speaking lately)."""
+    index = salience.index
+    found: set[int] = set()
+    for title in _TITLE_FORMS.get(noun, (noun.capitalize(),)):
+        found |= index.titled.get(title, set())
+    found -= exclude
+    if len(found) == 1:
+        return found.pop()
+    scores = salience.scores(pos, paragraph)
+    ranked = sorted((c for c in found if scores.get(c, 0.0) > 1.0), key=lambda c: -scores[c])
+    return ranked[0] if ranked else None
