@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Callable
 
+from narration.cast.characters import NARRATOR
 from narration.cast.context import Context
+from narration.cast.names import name_key
 from narration.cast.resolve import Mention
 from narration.cast.turns import Turn
 
@@ -57,49 +60,54 @@ FEATURES = (
     "named-just-after",
     "gender-unknown",
     "spoke-recently",
+    "narrator",
+    "narrator-in-paragraph",
     "named-in-quote",
     "prominence",
 )
 # Fitted by benchmarks/attribution_train.py (see the module docstring); in FEATURES order.
 WEIGHTS: tuple[float, ...] | None = (
-    0.438,
-    0.192,
-    0.648,
-    0.185,
-    -0.059,
-    0.083,
-    -0.043,
-    0.010,
-    -0.334,
-    0.179,
-    0.045,
-    0.159,
-    0.611,
-    -1.158,
-    -0.999,
-    1.130,
-    0.858,
-    0.119,
+    0.458,
+    0.181,
+    0.650,
+    0.174,
+    -0.057,
+    0.093,
+    -0.038,
+    0.019,
+    -0.330,
+    0.177,
+    0.049,
+    0.140,
+    0.618,
+    -1.166,
+    -1.015,
+    1.129,
+    0.862,
+    0.117,
     -1.794,
-    0.303,
-    0.399,
-    0.279,
-    1.213,
-    -0.024,
-    1.343,
+    0.338,
+    0.387,
+    0.275,
+    1.200,
+    -0.018,
+    1.360,
     0.749,
-    0.515,
-    -0.224,
-    -0.286,
-    0.811,
-    -1.086,
-    -0.077,
+    0.496,
+    -0.235,
+    -0.234,
+    0.788,
+    0.365,
+    1.066,
+    -1.084,
+    0.003,
 )
 _SURE = ("explicit", "script")
 # Probability from which held-out choices were right 96% of the time (attribution_train.py);
 # above 1: none were, so no re-decided quotation reaches confidence 0.9.
 SURE = 1.01
 _REACH = 3  # turns each side whose speakers are clues
+_FIRST_PERSON = re.compile(r"\b(?:I|me|my|myself)\b")
 
 
 def _same_conversation(turns: list[Turn], i: int, j: int) -> bool:
@@ -117,6 +125,17 @@ def _narration_names(ctx: Context, start: int, end: int) -> list[Mention]:
         found.append(ctx.mentions[k])
         k += 1
     return found
+
+
+def _outside(text: str, start: int, end: int, pieces: list[tuple[int, int]]) -> str:
+    """text[start:end] without the quotation's pieces."""
+    parts, pos = [], start
+    for s, e in pieces:
+        if s >= pos:
+            parts.append(text[pos:s])
+        pos = max(pos, e)
+    parts.append(text[pos:end])
+    return " ".join(parts)
 
 
 def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]]:
@@ -144,6 +163,11 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
         speaker = turns[j].speaker
         if speaker is not None and _same_conversation(turns, i, j):
             recent[speaker] = recent.get(speaker, 0) + 1
+    narrator = ctx.index.by_key.get(name_key(NARRATOR))
+    # "I" in the narration of the quotation's own paragraph: the narrator acts in it.
+    first_person = narrator is not None and bool(
+        _FIRST_PERSON.search(_outside(ctx.text, p_start, max(p_end, last_end), q.pieces))
+    )
     scores = ctx.salience.scores(turn.pos, turn.paragraph)
     top = max(scores.values(), default=0.0)
     ranked = sorted(scores, key=lambda c: -scores[c])[:3]
@@ -198,6 +222,8 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
             float(any(m.char == c and m.initial and m.start > q.end for m in here)),
             float(gender == "U"),
             recent.get(c, 0) / 6,
+            float(c == narrator),
+            float(c == narrator and first_person),
             float(c in in_quote),
             prominence.get(c, 0.0) / lead,
         ]
