@@ -60,6 +60,9 @@ SPEECH_VERBS = words(
     stammered stated stuttered suggested suggests swore teased tells thinks thought thundered
     told urged urges uttered ventured vowed wailed warned went whimpered whispered whispers
     wondered writes wrote yelled
+    acknowledged affirmed announced apologised apologized asserted bellowed boasted commanded
+    complained conceded ejaculated hazarded interjected proclaimed proposed reiterated snorted
+    volunteered
     """
 )
 # Two-word verbs ("went on") are matched by their first word plus this particle.
