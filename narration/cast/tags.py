@@ -287,14 +287,34 @@ def tag_before(text: str, start: int, end: int) -> Tag | None:
         return None
     verb = verbs[-1]
     subjects = [s for s in _subjects(sentence) if s.end("mention") <= verb.start()]
+    relative = _relative_subject(sentence, offset, verb)
     for sub in reversed(subjects):
+        if relative and relative.start > offset + sub.start("mention"):
+            return relative  # `seized by her faithful Isabella, who ... exclaimed,`
         tag = _make(sub, offset, True, sentence[sub.end() :])
         if tag:
             return tag
     after = _VERB_AT.match(sentence, verb.start())
     if after:
         return _make(after, offset, True, sentence[after.end("mention") :])
-    return None
+    return relative
+
+
+_WHO = re.compile(rf"(?P<mention>{_NAME})\s*,\s*who\b")
+
+
+def _relative_subject(sentence: str, offset: int, verb: re.Match[str]) -> Tag | None:
+    """`met by Mr. Allen, who, on hearing the reason of their return, said,`: the name a
+    relative clause hangs on speaks, when the verb ends the sentence."""
+    if len(sentence) - verb.end() > 40:
+        return None
+    found = [m for m in _WHO.finditer(sentence, 0, verb.start())]
+    if not found:
+        return None
+    shaped = _shape(found[-1]["mention"])
+    if shaped is None or shaped[0] != "name":
+        return None
+    return Tag("name", shaped[1], offset + found[-1].start("mention"), verb.group(), True)
 
 
 def subject_of(text: str, start: int, end: int, last: bool) -> Tag | None:
