@@ -43,6 +43,7 @@ UNKNOWN = "Unknown"
 _CONFIDENCE = {
     "script": 1.0,
     "explicit": 0.95,
+    "described": 0.7,
     "addressee": 0.75,
     "turn-taking": 0.6,
     "narration": 0.6,
@@ -233,6 +234,8 @@ def _attribute_locally(ctx: Context, turn: Turn, prev_end: int, next_start: int)
         if speaker is not None and speaker not in turn.vocatives:
             turn.speaker = speaker
             turn.method = "explicit" if tag.kind == "name" else "anaphoric"
+            if tag.described:
+                turn.method = "described"  # `said a lady in the group`: a stranger
             spoken_to = ctx.index.lookup(tag.addressee) if tag.addressee else None
             if spoken_to is not None and spoken_to != speaker:
                 turn.vocatives.add(spoken_to)  # `turning to Mr. Knightley`: he answers next

@@ -103,6 +103,7 @@ WEIGHTS: tuple[float, ...] | None = (
     0.003,
 )
 _SURE = ("explicit", "script")
+_SETTLED = (*_SURE, "described")  # not re-decided: a described stranger is nobody else
 # Probability from which held-out choices were right 96% of the time (attribution_train.py);
 # above 1: none were, so no re-decided quotation reaches confidence 0.9.
 SURE = 1.01
@@ -261,7 +262,7 @@ def _one_pass(
     observe: Callable[[int, dict[int, list[float]]], None] | None,
 ) -> None:
     for i, turn in enumerate(turns):
-        if turn.quotation is None or turn.method in _SURE:
+        if turn.quotation is None or turn.method in _SETTLED:
             continue
         feats = candidates(ctx, turns, i)
         if observe is not None:

@@ -35,7 +35,9 @@ _PRONOUN = r"(?:he|she|I|it|they|we|He|She|It|They|We)"
 _DETERMINER = r"(?:the|his|her|my|their|our|its|this|that|your|a|an|one|The|His|Her|My|Their|One)"
 _NOMINAL = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD})){{1,4}}"
 _MENTION = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL}|{_NAME})"
-_MENTION_AFTER_VERB = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL}|{_NAME_AFTER_VERB})"
+# After a verb a description may run longer: `said the man with the black beard`.
+_NOMINAL_LONG = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD})){{1,6}}"
+_MENTION_AFTER_VERB = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL_LONG}|{_NAME_AFTER_VERB})"
 _ADVERB = (
     r"(?:[a-z]+ly|then|now|again|at\s+last|at\s+length|once\s+more|presently|too|also|"
     r"still|aloud|soon|however|thus|at\s+once)"
@@ -106,6 +108,7 @@ class Tag:
     verb: str
     speech_verb: bool  # False for a plain subject (`Elizabeth smiled. "..."`)
     addressee: str | None = None  # `said she to Charlotte` -> "Charlotte"
+    described: bool = False  # `said a lady in the group`: a new minor speaker, described
 
 
 def is_speech_verb(verb: str, following: str = "") -> bool:
@@ -120,6 +123,30 @@ def is_speech_verb(verb: str, following: str = "") -> bool:
     return True
 
 
+_POSTMODIFIER = re.compile(r"(?:with|in|from|at|of)\s+(?:the|a|an|his|her)\b")
+
+
+def _description(words: list[str]) -> str | None:
+    """A speaker described, not referred back to: `cried a looker-on`, `said a lady in the
+    group`, `said the man with the black beard`. "A" brings in someone new; "the" with a
+    phrase that tells him apart (with the beard, in the white waistcoat) names one person.
+    Both become a minor speaker of their own rather than a guess at a known character."""
+    for i, word in enumerate(words[1:], start=1):
+        bare = word.strip(",.;:!?")
+        if not re.fullmatch(r"[a-z][a-z-]*", bare) or re.fullmatch(_FUNCTION, bare):
+            head = words[:i]
+            rest = " ".join(words[i:])
+            if words[0] in ("a", "an") and len(head) >= 2:
+                post = _POSTMODIFIER.match(rest)
+                return " ".join(words) if post else " ".join(head)
+            if words[0] == "the" and len(head) >= 2 and _POSTMODIFIER.match(rest):
+                return " ".join(w.strip(",.;:!?") for w in words)
+            return None
+        if bare.endswith("ly") and i > 1:
+            return " ".join(words[:i]) if words[0] in ("a", "an") else None
+    return " ".join(words) if words[0] in ("a", "an") and len(words) >= 2 else None
+
+
 def _shape(raw: str, after_verb: bool = False) -> tuple[str, str] | None:
     """(kind, mention) for a raw match: `his wife impatiently` -> nominal `his wife`,
     `the Mock Turtle in` -> name `the Mock Turtle`; None when no person is named. Right
@@ -130,6 +157,10 @@ def _shape(raw: str, after_verb: bool = False) -> tuple[str, str] | None:
         return "pronoun", raw
     if not re.fullmatch(_DETERMINER, words[0]):
         return "name", raw
+    if after_verb and words[0].lower() in ("a", "an", "the"):
+        described = _description(words)
+        if described:
+            return "name", described
     for i, word in enumerate(words[1:], start=1):
         if word[:1].isupper():
             j = i
@@ -160,6 +191,8 @@ def _make(
     kind, mention = shaped
     to = _TO.match(tail)
     addressee = _shape(to["to"]) if to else None
+    words = mention.split()
+    described = after_verb and words[0] in ("a", "an", "the") and _description(words) == mention
     return Tag(
         kind,
         mention,
@@ -167,6 +200,7 @@ def _make(
         m["verb"],
         speech,
         addressee[1] if addressee else None,
+        described,
     )
 
 
