@@ -36,6 +36,7 @@ assert _spec and _spec.loader
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
+_MIN_SUPPORT = 200
 SURE_TARGET = 0.96  # held-out accuracy above the probability that maps to confidence 0.9
 Sample = tuple[np.ndarray, np.ndarray, bool]  # features (candidates x F), right mask, chosen ok
 
@@ -121,7 +122,8 @@ def sure_threshold(pairs: list[tuple[float, bool]], target: float) -> float:
     """The least probability above which held-out choices are right `target` of the time."""
     for t in np.arange(0.5, 1.0, 0.01):
         kept = [ok for p, ok in pairs if p >= t]
-        if kept and sum(kept) / len(kept) >= target:
+        # at least 200 choices, so that a handful of lucky ones does not set the scale
+        if len(kept) >= _MIN_SUPPORT and sum(kept) / len(kept) >= target:
             return float(round(t, 2))
     return 1.01  # never: no choice of the model is that sure
 
