@@ -99,6 +99,24 @@ def test_engines_declare_whether_they_repeat():
     assert not Engine.repeatable  # an engine is repeatable only when it says so
 
 
+def test_chattts_says_rightly_that_it_is_not_repeatable(tmp_path):
+    """Its declaration is measured, not assumed: with the same seed, a clip rendered alone and
+    the same text inside a batch differ (if this ever fails, ChatTTS became repeatable)."""
+    from chattts_weights import generate_chattts_weights
+
+    from narration.engines.chattts_engine import speaker_voice
+    from narration.engines.registry import create_engine
+
+    generate_chattts_weights(tmp_path, size="tiny", seed=7)
+    engine = create_engine("chattts", weights_dir=str(tmp_path), device="cpu", max_new_token=24)
+    voice = speaker_voice(1111)
+    texts = ["Where are you going at this hour?", "To the lighthouse, of course."]
+    alone = engine.synthesize([SynthesisItem(texts[0], voice, 5)])[0]
+    batched = engine.synthesize([SynthesisItem(text, voice, 5) for text in texts])[0]
+    assert np.array_equal(alone, engine.synthesize([SynthesisItem(texts[0], voice, 5)])[0])
+    assert not np.array_equal(alone, batched)
+
+
 def _pcm(m4b) -> bytes:
     command = [ffmpeg_exe(), "-v", "error", "-i", str(m4b), "-f", "s16le", "-ac", "1", "-"]
     return subprocess.run(command, capture_output=True, check=True).stdout
