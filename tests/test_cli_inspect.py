@@ -29,7 +29,8 @@ def test_plan_json_is_the_stable_interface(tmp_path):
     assert plan["title"] == "The Lighthouse Keeper's Ledger"
     assert [c["title"] for c in plan["chapters"]][0] == "Chapter 1: The Ledger"
     assert all(isinstance(c["words"], int) and c["words"] > 50 for c in plan["chapters"])
-    assert set(plan) == {"title", "author", "chapters", "skipped"}
+    assert set(plan) == {"title", "author", "chapters", "skipped", "defects"}
+    assert plan["defects"] == []
 
 
 def test_attribute_refuses_non_utf8(tmp_path):

@@ -174,8 +174,9 @@ def test_with_passages_off_the_chapter_is_mastered_as_one(tmp_path):
     pieces = list(pipeline._pieces(job, chapter.segments))
     expected = master_chapter(assemble_chapter(pieces, SR, settings), SR, settings)
     assert len(mastered) == 1
-    np.testing.assert_array_equal(mastered[0], expected)
-    np.testing.assert_allclose(sf.read(path, dtype="float32")[0], expected, atol=1.0 / 32768)
+    np.testing.assert_allclose(mastered[0], expected, atol=1.0 / 32768)
+    # the stream gets exactly the file's samples, so the M4B cannot depend on what was cached
+    np.testing.assert_array_equal(mastered[0], sf.read(path, dtype="float32")[0])
 
 
 def test_a_failed_render_leaves_no_chapter_file(tmp_path):
