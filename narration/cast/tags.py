@@ -162,6 +162,8 @@ def _shape(raw: str, after_verb: bool = False) -> tuple[str, str] | None:
         if described:
             return "name", described
     for i, word in enumerate(words[1:], start=1):
+        if re.fullmatch(_FUNCTION, word):
+            return None  # `her good morning with Gallic politeness`: not a person
         if word[:1].isupper():
             j = i
             while j + 1 < len(words) and words[j + 1][:1].isupper():
