@@ -141,11 +141,6 @@ def test_two_clean_runs_of_the_sample_book_give_the_same_samples(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the characters' voice variants go through Praat's Change gender "
-    "(narration/audio/voicefx.py), which draws unseeded random numbers",
-)
 def test_two_clean_runs_with_character_voices_give_the_same_samples(tmp_path):
     one, two = _two_clean_runs(tmp_path)
     assert one == two

@@ -24,6 +24,7 @@ peak no higher than max(input peak, 0.99), so an effect never adds clipping or a
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections.abc import Mapping
@@ -112,6 +113,11 @@ def apply_voice_effects(
         padded = np.concatenate([padded, np.zeros(min_len - padded.size)])
 
     sound = parselmouth.Sound(padded, sampling_frequency=float(sample_rate))
+    # Praat's resynthesis draws random numbers: seeded from the clip and the effects, the same
+    # segment gets the same samples on every run, in any worker (repeatable audio).
+    digest = hashlib.sha256(padded.tobytes() + repr(sorted(effects.items())).encode()).digest()
+    seed = int.from_bytes(digest[:6], "little")
+    parselmouth.praat.run(f"random_initializeWithSeedUnsafelyButPredictably ({seed})")
     with warnings.catch_warnings():
         # "no voiced segments found" on silence or a whisper: the output is then just the
         # (formant-shifted, retimed) input, which is what we want.
