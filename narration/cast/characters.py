@@ -11,8 +11,9 @@ Rules, all read from the text itself (nothing is tuned to a particular book):
   -> "Sir William"); "the White Rabbit" joins "the Rabbit"; a short first name that begins
   a longer one of the same person joins it ("Eliza" -> "Elizabeth"). "Miss Bennet" never
   joins "Miss Elizabeth Bennet": by convention it names the eldest sister.
-- Gender comes from titles (strong) and from the pronoun that follows a name used as a
-  sentence subject (weak, by majority).
+- Gender comes from titles (strong), from the pronoun that follows a name used as a
+  sentence subject (weak, by majority), else from given names and professional titles
+  (given_names.py).
 - A first-person narrator (frequent I/me/my outside quotations) is a character named
   NARRATOR ("Narrator"), with alias "I" and the name others call them by when the
   dialogue shows it ("Hastings"; see narrator.py).
@@ -25,7 +26,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from narration.cast.given_names import MALE_NAMES, name_gender
+from narration.cast.given_names import MALE_NAMES, forms_gender
 from narration.cast.lexicon import NOT_NAMES, TITLES, words
 from narration.cast.names import NameMention, name_key, scan_names
 from narration.cast.narrator import first_person_rate, narrator_name_key
@@ -318,35 +319,6 @@ def _decide_gender(votes: Counter[str], total_f: int, total: int) -> str:
     return "U"
 
 
-# Professional titles that, in the fiction of 1800-1940, go with a man when nothing in the
-# text says otherwise (Dr. Bull, Professor de Worms, Inspector Japp).
-_MAN_BY_DEFAULT = words("Dr Doctor Professor Prof Inspector Judge Rev Reverend")
-
-
-def _name_gender(forms: Counter[str]) -> str:
-    """The gender the given names of an undecided character say (most used form first),
-    else M for a professional title, else U."""
-    votes: Counter[str] = Counter()
-    titled = False
-    for form, n in forms.items():
-        parts = form.replace(".", " ").split()
-        if parts and parts[0].lower() == "the":
-            parts = parts[1:]
-        if not parts:
-            continue
-        if parts[0] in TITLES:
-            titled = titled or parts[0] in _MAN_BY_DEFAULT
-            continue
-        votes[name_gender(parts)] += n
-    votes.pop("U", None)
-    if votes and len(votes) == 1:
-        return next(iter(votes))
-    if votes:
-        (top, a), (_, b) = votes.most_common(2)
-        return top if a >= 3 * b else "U"
-    return "M" if titled else "U"
-
-
 def _main_name(forms: Counter[str]) -> str:
     """The most used form, or its titled version when that is used at least a third as
     often ("Mr. Darcy" over "Darcy", but "Elizabeth" over a rare "Miss Elizabeth")."""
@@ -414,7 +386,7 @@ def discover_characters(text: str, quotations: list[Quotation] | None = None) ->
     _join_full_names(mentions, cluster_of, clusters, genders)
     for root, cluster in clusters.items():
         if genders[root] == "U":
-            genders[root] = _name_gender(cluster.forms)
+            genders[root] = forms_gender(cluster.forms)
     narrator_root = None
     if first_person_rate(text, quotations) >= 8.0:
         key = narrator_name_key(text, quotations, mentions)
