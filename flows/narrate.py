@@ -31,7 +31,7 @@ from flows.progress import BookProgress
 from flows.retries import device_slot, worth_retrying
 from narration import pipeline
 from narration.audio.aac_stream import AacStream
-from narration.errors import ChaptersFailed, SegmentsFailed
+from narration.errors import ChaptersFailed, OutOfSpace, SegmentsFailed, is_out_of_space
 from narration.job_settings import open_renderer, resolve_settings
 from narration.jobfile import load_job, save_job
 from narration.joblock import job_lock
@@ -216,6 +216,10 @@ def _render_here(job: pipeline.Job, job_file: str) -> Outcome:
                 position = futures[future]
                 chapter = job.plan.chapters[position]
                 result = future.result(raise_on_failure=False)
+                if isinstance(result, BaseException) and is_out_of_space(result):
+                    # Stop now: every other chapter would fail the same way, slowly.
+                    session.renderer.stop(str(result))
+                    raise OutOfSpace(job.out_dir) from result
                 if isinstance(result, BaseException):
                     outcome.failed[position] = str(result)
                     errors = getattr(result, "failures", {})

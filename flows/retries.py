@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-from narration.errors import InputError
+from narration.errors import InputError, is_out_of_space
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
         error = state.result(raise_on_failure=False)
     except Exception:  # the result could not be read back: let Prefect's policy decide
         return True
-    return not isinstance(error, InputError)
+    return not isinstance(error, InputError) and not is_out_of_space(error)
 
 
 def device_slot_name() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -22,7 +23,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from narration.errors import NarrationError
+from narration.errors import NarrationError, OutOfSpace, is_out_of_space
 
 console = Console(stderr=True)
 
@@ -338,12 +339,15 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
             console.print(f"[green]{job.book.title}: up to date[/] ({outputs})")
             return
         if routing_note:
-            console.print(f"[yellow]note:[/] {routing_note}", highlight=False, soft_wrap=True)
+            console.print(
+                f"[yellow]note:[/] {escape(routing_note)}", highlight=False, soft_wrap=True
+            )
+        _warn_about_space(job)
         for defect in job.book.defects:  # read past; listed again in build.json's report
             console.print(f"[yellow]warning:[/] {escape(f'{book}: {defect}')}", highlight=False)
         for engine in pipeline.used_engines(job):
             if engine.licence_notice:
-                console.print(f"[yellow]note:[/] {engine.licence_notice}", highlight=False)
+                console.print(f"[yellow]note:[/] {escape(engine.licence_notice)}", highlight=False)
         summary = _run_flow(job, book, settings, server, renderer)
     finally:
         gc.enable()
@@ -358,6 +362,25 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
         f"({audio_s / max(wall_s, 1e-9):.1f}x real time){_levels(summary)} -> "
         f"{', '.join(summary['outputs'])}"
     )
+
+
+def _warn_about_space(job: Any) -> None:
+    from narration.pipeline import space_needed_bytes
+
+    if job.mirror is not None:
+        return  # the outputs live at a URL; the mirror's disk holds only what is rendered here
+    need = space_needed_bytes(job)
+    folder = job.out_dir
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        console.print(
+            f"[yellow]warning:[/] {escape(str(job.out_dir))}: this job needs about "
+            f"{need / 1e6:.0f} MB more (segments, chapters, outputs) and the disk has "
+            f"{free / 1e6:.0f} MB free",
+            highlight=False,
+        )
 
 
 def _levels(summary: dict[str, Any]) -> str:
@@ -597,7 +620,7 @@ def engines_fetch(name: str) -> None:
     folder = engine.fetch_weights()
     click.echo(f"{name}: weights in {folder}")
     if engine.licence_notice:
-        console.print(f"[yellow]note:[/] {engine.licence_notice}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(engine.licence_notice)}", highlight=False)
 
 
 def _register_subcommands() -> None:
@@ -634,14 +657,12 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except NarrationError as exc:
-        console.print(
-            f"[red]narrate: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
+        _say_error(exc)
         sys.exit(1)
     except OSError as exc:
-        console.print(
-            f"[red]narrate: error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
+        if is_out_of_space(exc) and exc.filename:
+            exc = OutOfSpace(Path(exc.filename).parent)
+        _say_error(exc)
         sys.exit(1)
     except Exception as exc:  # a bug of ours: still one line, the traceback on request
         if os.environ.get("NARRATE_DEBUG"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -43,3 +44,27 @@ class ChaptersFailed(NarrationError):
 
     def __reduce__(self) -> tuple:
         return (type(self), (str(self),))
+
+
+class OutOfSpace(NarrationError):
+    """A disk filled up: the job stops at once (retrying cannot help), keeping what is done."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = str(folder)
+        super().__init__(
+            f"{self.folder}: no space left on device; free some space and run the same command "
+            "again (everything finished is kept)"
+        )
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.folder,))
+
+
+def is_out_of_space(error: BaseException | str) -> bool:
+    """ENOSPC however it reached us: the OSError itself, or a message that carries it (from an
+    engine worker over its pipe, from ffmpeg's stderr)."""
+    if isinstance(error, OutOfSpace):
+        return True
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    return "no space left on device" in str(error).lower()

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,7 +38,7 @@ from narration.audio.package import (
 )
 from narration.engines.base import Engine
 from narration.engines.registry import create_engine
-from narration.errors import InputError, NarrationError
+from narration.errors import InputError, NarrationError, OutOfSpace, is_out_of_space
 from narration.ingest import read_book
 from narration.job_settings import FORMATS, JobSettings, output_dir, output_mirror, store_root
 from narration.jobstate import file_sha256
@@ -52,7 +54,7 @@ from narration.plan import (
     passages,
     voice_of,
 )
-from narration.render.takes import RenderJob
+from narration.render.takes import NOMINAL_CHARS_PER_S, RenderJob
 from narration.store import SegmentStore, read_manifest, to_pcm16, write_manifest
 from narration.text.lexicon import Lexicon
 
@@ -236,6 +238,18 @@ def is_up_to_date(job: Job) -> bool:
     )
 
 
+def space_needed_bytes(job: Job) -> int:
+    """About how much more disk the job needs: its segments not yet stored and its chapters
+    as 16-bit WAV, and each output at its bitrate, from the planned minutes of speech."""
+    chars = {s.key: len(s.spoken_text) for s in job.plan.segments if not job.store.has(s.key)}
+    todo_s = sum(chars.values()) / NOMINAL_CHARS_PER_S
+    book_s = sum(len(s.spoken_text) for s in job.plan.segments) / NOMINAL_CHARS_PER_S
+    wav_bytes_per_s = 2 * job.plan.sample_rate
+    kbps = float(job.settings.bitrate.rstrip("kK") or 64)
+    outputs = len(job.settings.formats) * book_s * kbps * 1000 / 8
+    return int(todo_s * wav_bytes_per_s + book_s * wav_bytes_per_s + outputs)
+
+
 def render_progress(job: Job) -> tuple[int, int]:
     """(segments to have rendered, of them already in the store), counting a sentence that
     occurs twice once: it is rendered once, so the progress bar could never reach a count
@@ -297,10 +311,7 @@ def master_chapter_audio(
     rate = job.plan.sample_rate
     assembler = ChapterAssembler(rate, settings)
     parts = passages(chapter.segments, settings.passage_chars) or [[]]
-    with (
-        atomic_path(target) as tmp,
-        sf.SoundFile(tmp, "w", rate, 1, "PCM_16", format="WAV") as out,
-    ):
+    with atomic_path(target) as tmp, _full_disk_said(tmp), _wav_writer(tmp, rate) as out:
         for index, passage in enumerate(parts):
             pending = pending_jobs(job, passage)
             if pending and render is not None:
@@ -318,6 +329,25 @@ def master_chapter_audio(
         if stale != target:
             stale.unlink(missing_ok=True)
     return target
+
+
+def _wav_writer(path: Path, rate: int) -> sf.SoundFile:
+    return sf.SoundFile(path, "w", rate, 1, "PCM_16", format="WAV")
+
+
+@contextmanager
+def _full_disk_said(path: Path) -> Iterator[None]:
+    """libsndfile reports a failed write as "System error.": when the disk under `path` is
+    full (looked at before the partial file is removed), say so."""
+    try:
+        yield
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        if is_out_of_space(exc) or shutil.disk_usage(path.parent).free < _FULL_BYTES:
+            raise OutOfSpace(path.parent) from exc
+        raise
+
+
+_FULL_BYTES = 1 << 20  # less than this free after a failed write: the disk is full
 
 
 def used_engines(job: Job) -> list[Engine]:
@@ -407,6 +437,8 @@ def _m4b_from_stream(
         streamed = stream.finish()
         return m4b_from_stream(streamed, chapter_files, titles, out, **common) is not None
     except NarrationError as exc:
+        if is_out_of_space(exc):  # a fresh encode would need the same space
+            raise OutOfSpace(out.parent) from exc
         logging.getLogger(__name__).warning("%s; encoding the chapter files instead", exc)
         return False
     finally:

@@ -9,6 +9,7 @@ that exists is complete.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
@@ -42,8 +43,12 @@ def write_audio(path: Path, audio: np.ndarray, sample_rate: int) -> None:
     to read back for mastering, 24-bit FLAC 1.3 s and 0.7 s, at the same size (159 vs 150
     MB/h: FLAC hardly compresses the noise in the low bits). 16 bits put the quantisation
     noise near -96 dBFS, 30 dB under the room tone laid beneath every pause."""
+    # Encoded in memory, written by Python: a full disk is then an OSError(ENOSPC) that says
+    # so, where libsndfile writing the file itself reports only "System error."
+    encoded = io.BytesIO()
+    sf.write(encoded, to_pcm16(audio), sample_rate, subtype="PCM_16", format="WAV")
     with atomic_path(path) as tmp:
-        sf.write(tmp, to_pcm16(audio), sample_rate, subtype="PCM_16", format="WAV")
+        tmp.write_bytes(encoded.getbuffer())
 
 
 def to_pcm16(audio: np.ndarray) -> np.ndarray:

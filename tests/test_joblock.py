@@ -8,8 +8,8 @@ import pytest
 from conftest import SAMPLE_BOOK, run_narrate
 
 from narration.errors import NarrationError
-from narration.joblock import LOCK_NAME, job_lock
 from narration.job_settings import book_slug
+from narration.joblock import LOCK_NAME, job_lock
 
 # Another process holding a folder's lock the way a running job does, until its stdin closes.
 _HOLDER = textwrap.dedent(

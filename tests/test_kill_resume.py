@@ -21,8 +21,8 @@ import psutil
 import pytest
 import soundfile as sf
 from conftest import REPO, SAMPLE_BOOK, narrate_command
+from output_checks import check_no_partial_final_files, decode_m4b
 
-from narration.audio.ffmpeg import ffmpeg_exe
 from narration.engines.piper_engine import PiperEngine
 from narration.store import read_manifest
 
@@ -77,37 +77,6 @@ def _kill_when(process: subprocess.Popen, moment, timeout_s: float = 300) -> boo
     return False
 
 
-def _check_no_partial_final_files(book_dir: Path) -> None:
-    """Every file under a final name (not a dot-named temp file) is complete and readable."""
-    for path in book_dir.rglob("*"):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if path.suffix == ".wav":
-            info = sf.info(path)
-            expected = 44 + info.frames * 2  # 16-bit mono PCM with a plain header
-            assert path.stat().st_size >= expected, path
-        elif path.suffix == ".json":
-            json.loads(path.read_text(encoding="utf-8"))
-        elif path.suffix == ".jsonl":
-            pass  # an append-only journal: a line cut by a kill is skipped by its readers
-        elif path.suffix == ".parquet":
-            read_manifest(path)
-        elif path.suffix == ".m4b":
-            _decode(path)
-        elif path.suffix == ".toml":
-            import tomllib
-
-            tomllib.loads(path.read_text(encoding="utf-8"))
-
-
-def _decode(m4b: Path) -> np.ndarray:
-    pcm = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(m4b), "-f", "s16le", "-ac", "1", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    return np.frombuffer(pcm, dtype=np.int16)
-
-
 def test_sigkill_at_random_moments_loses_nothing_and_changes_nothing(tmp_path):
     rng = random.Random(SEED)
     print(f"kill moments drawn with seed {SEED}")
@@ -135,10 +104,10 @@ def test_sigkill_at_random_moments_loses_nothing_and_changes_nothing(tmp_path):
         log = tmp_path / "killed.log"
         if _kill_when(_start(out, log), moment):
             kills += 1
-        _check_no_partial_final_files(book_dir)
+        check_no_partial_final_files(book_dir)
     final = _start(out, tmp_path / "killed.log")
     assert final.wait(timeout=600) == 0, (tmp_path / "killed.log").read_text()[-2000:]
-    _check_no_partial_final_files(book_dir)
+    check_no_partial_final_files(book_dir)
 
     assert kills >= 10, f"only {kills} kills landed before the job finished"
     rows = read_manifest(book_dir / "plan.parquet")
@@ -162,4 +131,4 @@ def test_sigkill_at_random_moments_loses_nothing_and_changes_nothing(tmp_path):
             got_audio, _ = sf.read(book_dir / ".cache" / "chapters" / name, dtype="int16")
             assert np.array_equal(ref_audio, got_audio), name
         m4b = f"{SAMPLE_BOOK.stem}.m4b"
-        assert np.array_equal(_decode(ref_dir / m4b), _decode(book_dir / m4b))
+        assert np.array_equal(decode_m4b(ref_dir / m4b), decode_m4b(book_dir / m4b))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from narration.errors import NarrationError
+from narration.errors import NarrationError, OutOfSpace, is_out_of_space
 
 _QUIET = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 # "Stream #0:0: Audio: pcm_f32le, 22050 Hz, mono, flt, 705 kb/s" in the Output section
@@ -67,6 +67,8 @@ def run_ffmpeg(args: list[str], *, what: str) -> None:
     except OSError as exc:
         raise NarrationError(f"ffmpeg failed while {what}: {exc}") from exc
     if result.returncode != 0:
+        if is_out_of_space(result.stderr):
+            raise OutOfSpace(Path(args[-1]).parent)  # the output is ffmpeg's last argument
         raise NarrationError(
             f"ffmpeg failed while {what}: {last_error_line(result.stderr, result.returncode)}"
         )

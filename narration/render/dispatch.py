@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
-from narration.errors import EngineError
+from narration.errors import EngineError, is_out_of_space
 from narration.render import all_succeeded
 from narration.render.sizing import BatchSizer
 from narration.render.takes import Landed, RenderJob
@@ -308,6 +308,9 @@ class WorkerBackend:
             if out_of_memory and len(batch) > 1 and self.policy.sizer is not None:
                 self.policy.sizer.out_of_memory(len(batch))
                 self._requeue(batch)
+            elif is_out_of_space(text):  # every other batch would fail the same way: stop
+                self._fail(batch, text)
+                self._fail_all(text)
             else:
                 self._fail(batch, f"engine {self.spec.engine!r} failed: {text}")
 

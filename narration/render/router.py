@@ -50,6 +50,7 @@ class Renderer:
             engine = create_engine(spec, **dict(options))
             self._engines[engine.name] = (spec, dict(options), engine)
         self._backends: dict[str, Backend] = {}
+        self._stopped: str | None = None  # why no more work is taken (see stop())
 
     def engine(self, name: str) -> Engine:
         try:
@@ -64,6 +65,8 @@ class Renderer:
 
     def backend(self, name: str) -> Backend:
         with self._lock:
+            if self._stopped is not None:
+                raise EngineError(self._stopped)
             backend = self._backends.get(name)
             if backend is None or backend.closed:  # a closed one's work is done: start anew
                 backend = self._backends[name] = self._open(name)
@@ -151,6 +154,13 @@ class Renderer:
             engine = self._engines[name][2]
             out[name] = {"placement": engine.placement, **backend.stats()}
         return out
+
+    def stop(self, reason: str) -> None:
+        """Close for good: queued work fails with `reason`, and no new work is taken (a job
+        that cannot go on, such as on a full disk, must not restart its workers)."""
+        with self._lock:
+            self._stopped = reason
+        self.close(wait=False)
 
     def close(self, wait: bool = True) -> None:
         """Stop every backend's workers (their stats stay readable; a later render starts
