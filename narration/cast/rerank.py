@@ -69,42 +69,42 @@ FEATURES = (
 )
 # Fitted by benchmarks/attribution_train.py (see the module docstring); in FEATURES order.
 WEIGHTS: tuple[float, ...] | None = (
-    0.426,
-    0.156,
-    0.648,
-    0.198,
-    -0.035,
-    -0.238,
-    -0.026,
-    0.059,
-    -0.184,
-    0.218,
-    0.127,
-    0.213,
-    0.638,
-    -0.893,
-    -1.121,
-    1.125,
-    0.845,
-    0.182,
-    -1.756,
-    0.369,
-    0.354,
-    0.251,
-    1.181,
-    -0.118,
-    1.169,
-    0.679,
-    0.736,
-    -0.163,
-    -0.284,
-    0.919,
-    0.367,
-    1.033,
-    1.041,
-    -0.424,
-    -1.058,
-    0.050,
+    0.426,  # chosen:anaphoric
+    0.156,  # chosen:narration
+    0.648,  # chosen:addressee
+    0.198,  # chosen:turn-taking
+    -0.035,  # chosen:salience
+    -0.238,  # spoke-1
+    -0.026,  # spoke-2
+    0.059,  # spoke-3
+    -0.184,  # spoke+1
+    0.218,  # spoke+2
+    0.127,  # spoke-1-same-paragraph
+    0.213,  # spoke-2-explicit
+    0.638,  # spoke+2-explicit
+    -0.893,  # spoke-1-explicit
+    -1.121,  # spoke+1-explicit
+    1.125,  # addressed-by-1
+    0.845,  # addressed-by+1
+    0.182,  # gender-agrees
+    -1.756,  # gender-differs
+    0.369,  # alternation-left
+    0.354,  # alternation-right
+    0.251,  # tagged-gender-agrees
+    1.181,  # salience
+    -0.118,  # salience-top
+    1.169,  # named-here
+    0.679,  # named-before
+    0.736,  # named-just-before
+    -0.163,  # named-just-after
+    -0.284,  # gender-unknown
+    0.919,  # spoke-recently
+    0.367,  # narrator
+    1.033,  # narrator-in-paragraph
+    1.041,  # silent-1
+    -0.424,  # silent+1
+    -1.058,  # named-in-quote
+    0.050,  # prominence
 )
 _SURE = ("explicit", "script")
 _SETTLED = (*_SURE, "described")  # not re-decided: a described stranger is nobody else
