@@ -296,8 +296,8 @@ def test_pdnc_detection_confidence_and_floors(pdnc_results: tuple[Any, dict]) ->
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14 targets not reached yet (macro 79.3% overall, 94.6% explicit, worst novel "
-    "66.3%); strict, so this fails once they are and the mark must go",
+    reason="issue 14 targets not reached yet (macro 79.7% overall, 94.7% explicit, worst novel "
+    "66.5%); strict, so this fails once they are and the mark must go",
 )
 def test_pdnc_issue_14_macro_targets(pdnc_results: tuple[Any, dict]) -> None:
     """Issue 14's acceptance: macro accuracy >= 95% explicit and >= 80% overall, no novel
