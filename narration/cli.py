@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from narration.errors import NarrationError, OutOfSpace, is_out_of_space
+from narration.outputs import BOOK, default_formats, format_names, steps
 
 console = Console(stderr=True)
 
@@ -143,7 +144,7 @@ def _settings_from_options(opts: dict[str, Any]) -> dict[str, Any]:
         "include_boilerplate": opts["gutenberg_boilerplate"],
         "cast": opts["cast"],
         "lexicon_paths": [str(p) for p in opts["lexicon"]],
-        "formats": list(dict.fromkeys(opts["formats"])) or ["m4b"],
+        "formats": list(dict.fromkeys(opts["formats"])) or default_formats(BOOK),
         "bitrate": opts["bitrate"],
         "aac_coder": opts["aac_coder"],
         "master": master,
@@ -264,8 +265,10 @@ def book_options(func: Any) -> Any:
     "--format",
     "formats",
     multiple=True,
-    type=click.Choice(["m4b", "mp3", "chapters"]),
-    help="Output formats (repeatable) [default: m4b]. chapters = one MP3 per chapter.",
+    type=click.Choice(format_names(BOOK)),
+    help="Output formats (repeatable) [default: m4b]: "
+    + "; ".join(f"{s.name} = {s.help}" for s in steps() if BOOK in s.kinds)
+    + ".",
 )
 @click.option("--bitrate", default="64k", show_default=True, help="Audio bitrate for encoding.")
 @click.option(
@@ -318,12 +321,18 @@ def render(book: Path, verbose: bool, **opts: Any) -> None:
     crash, or after editing a few sentences, renders only what is missing or changed.
     """
     _quiet_prefect(verbose)
+    job_settings, routing_note = _resolved_settings(_settings_from_options(opts))
+    narrate_job(book, job_settings, routing_note)
+
+
+def narrate_job(book: Path, job_settings: Any, routing_note: str = "") -> None:
+    """Plan, check and render one job (a book, or a podcast script by its settings' kind),
+    then say what was built."""
     started = time.monotonic()
     # No collections until the flow starts (see _render_locked): the imports, the reading and
     # the planning make ~350,000 objects that live to the end, and collecting while they were
     # made freed almost nothing (0.26 s of CPU per job, measured).
     gc.disable()
-    job_settings, routing_note = _resolved_settings(_settings_from_options(opts))
     settings = job_settings.to_dict()
     first_run = _first_run(book, job_settings)
     renderer = _start_workers_early(book, job_settings) if first_run else None
@@ -626,6 +635,7 @@ def engines_fetch(name: str) -> None:
 def _register_subcommands() -> None:
     import narration.cli_inspect  # noqa: F401  (registers plan, preview, attribute)
     import narration.cli_jobs  # noqa: F401  (registers status, deploy, serve)
+    import narration.cli_podcast  # noqa: F401  (registers podcast)
 
 
 def _skip_exit_collection() -> None:

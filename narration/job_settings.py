@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from narration.render.router import Renderer
     from narration.storage import Mirror
 
-FORMATS = ("m4b", "mp3", "chapters")
+from narration.outputs import BOOK, PODCAST, default_formats, format_names
+
+FORMATS = format_names()  # every output step's name (narration.outputs), for any kind of job
+__all__ = ["BOOK", "FORMATS", "PODCAST", "JobSettings"]
 
 
 @dataclass
@@ -34,7 +37,7 @@ class JobSettings:
     include_front_matter: bool = False
     include_boilerplate: bool = False  # Project Gutenberg's header, licence, notes
     lexicon_paths: list[str] = field(default_factory=list)
-    formats: list[str] = field(default_factory=lambda: ["m4b"])
+    formats: list[str] = field(default_factory=lambda: default_formats(BOOK))
     bitrate: str = "64k"
     aac_coder: str = "fast"  # ffmpeg's AAC coder: fast, or twoloop (3x slower)
     seed: int = 0
@@ -42,6 +45,10 @@ class JobSettings:
     master: dict[str, Any] = field(default_factory=dict)  # MasterSettings overrides
     retries: int = 2  # a chapter whose engine or I/O failed is tried again this many times
     retry_delay_s: float = 2.0  # before the first retry; doubled for each next (with jitter)
+    kind: str = BOOK  # or PODCAST: the input is a script (narration.podcast), not a book
+    templates: str | None = None  # a folder whose podcast templates override ours
+    base_url: str = ""  # where a podcast's files are served (the feed's enclosure URLs)
+    intro: bool = True  # a podcast's host intro and outro lines
 
     def master_settings(self) -> MasterSettings:
         from narration.audio.master import MasterSettings

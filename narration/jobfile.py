@@ -34,6 +34,7 @@ class _Saved:
     settings: object
     book: object
     plan: object
+    episode: object = None  # a podcast job's script as read
 
 
 def job_file_path(job: Job) -> Path:
@@ -46,7 +47,7 @@ def save_job(job: Job) -> str:
     """Write the job (atomically) and return where it is, the value flows and tasks are given:
     its path, or its URL when the outputs live at one (so any machine can read it)."""
     path = job_file_path(job)
-    saved = _Saved(job.book_path, job.settings, job.book, job.plan)
+    saved = _Saved(job.book_path, job.settings, job.book, job.plan, job.episode)
     atomic_write_bytes(path, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
     for stale in path.parent.glob("*.pkl"):  # an earlier plan of this book is never read again
         if stale != path:
@@ -87,6 +88,7 @@ def load_job(location: str) -> Job:
         saved.book,  # type: ignore[arg-type]
         saved.plan,  # type: ignore[arg-type]
         make_engines(saved.settings),  # type: ignore[arg-type]
+        getattr(saved, "episode", None),  # type: ignore[arg-type]
     )
     with _lock:
         _in_memory[location] = job

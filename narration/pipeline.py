@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,22 +24,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import soundfile as sf
 
+from narration import outputs
 from narration.atomic import atomic_path, atomic_write_json
 from narration.audio.aac_stream import AacStream
-from narration.audio.assemble import ChapterAssembler
 from narration.audio.level import match_segment_level, resample
 from narration.audio.master import master_chapter
-from narration.audio.package import (
-    encode_chapter_files,
-    encode_m4b,
-    encode_mp3,
-    m4b_from_stream,
-)
 from narration.engines.base import Engine
 from narration.engines.registry import create_engine
-from narration.errors import InputError, NarrationError, OutOfSpace, is_out_of_space
+from narration.errors import InputError, OutOfSpace, is_out_of_space
 from narration.ingest import read_book
-from narration.job_settings import FORMATS, JobSettings, output_dir, output_mirror, store_root
+from narration.job_settings import (
+    FORMATS,
+    PODCAST,
+    JobSettings,
+    output_dir,
+    output_mirror,
+    store_root,
+)
 from narration.jobstate import file_sha256
 from narration.model import Book, Segment, Voice
 from narration.plan import (
@@ -54,11 +54,13 @@ from narration.plan import (
     passages,
     voice_of,
 )
+from narration.podcast.timing import TimedAssembler, save_spans, spans_path
 from narration.render.takes import NOMINAL_CHARS_PER_S, RenderJob
 from narration.store import SegmentStore, read_manifest, to_pcm16, write_manifest
 from narration.text.lexicon import Lexicon
 
 if TYPE_CHECKING:
+    from narration.podcast.model import Episode
     from narration.render.router import Renderer
     from narration.storage import Mirror
 
@@ -71,6 +73,7 @@ class Job:
     book: Book
     plan: Plan
     engines: dict[str, Engine]  # every engine routed to, by name (the plan may use fewer)
+    episode: Episode | None = None  # a podcast job's script, as read (narration.podcast)
 
     @cached_property
     def mirror(self) -> Mirror | None:
@@ -107,12 +110,7 @@ class Job:
         return self.out_dir / "plan.parquet"
 
     def output_paths(self) -> list[Path]:
-        stem = self.out_dir.name
-        paths = {"m4b": self.out_dir / f"{stem}.m4b", "mp3": self.out_dir / f"{stem}.mp3"}
-        outputs = [paths[f] for f in ("m4b", "mp3") if f in self.settings.formats]
-        if "chapters" in self.settings.formats:
-            outputs.append(self.out_dir / "chapters")
-        return outputs
+        return outputs.output_paths(self)
 
 
 def prepare_job(
@@ -122,7 +120,12 @@ def prepare_job(
     voices: dict[str, Voice] | None = None,
     attributor: Attributor = narration_only,
 ) -> Job:
-    """Read and plan the book. Pure and fast: no audio, no engine loading."""
+    """Read and plan the book (or a podcast script, by `settings.kind`). Pure and fast: no
+    audio, no engine loading."""
+    if settings.kind == PODCAST:
+        from narration.podcast.job import prepare_episode
+
+        return prepare_episode(local_book(book_path), settings)
     book_path = local_book(book_path)
     book = read_book(
         book_path,
@@ -235,10 +238,28 @@ def job_fingerprint(job: Job) -> str:
             "aac_coder": job.settings.aac_coder,
             "tags": book_tags(job),
             "cover": cover,
+            **_podcast_inputs(job),
         },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _podcast_inputs(job: Job) -> dict[str, Any]:
+    """What an episode's notes and feed read beyond the plan: the script as written (its
+    transcript, cues, front matter), the user's templates and the base URL. Empty for a book,
+    so books' fingerprints are unchanged."""
+    if job.settings.kind != PODCAST:
+        return {}
+    templates: dict[str, str] = {}
+    if job.settings.templates:
+        folder = Path(job.settings.templates)
+        templates = {str(t.relative_to(folder)): file_sha256(t) for t in folder.rglob("*.j2")}
+    return {
+        "script": file_sha256(job.book_path),
+        "templates": templates,
+        "base_url": job.settings.base_url,
+    }
 
 
 def is_up_to_date(job: Job) -> bool:
@@ -320,10 +341,13 @@ def master_chapter_audio(
     only when complete. A chapter already in the cache is returned as it is."""
     target = chapter_audio_path(job, chapter)
     if job.fetch(target):
+        job.fetch(spans_path(target))  # its segments' timings, for captions
         return target
     settings = job.settings.master_settings()
     rate = job.plan.sample_rate
-    assembler = ChapterAssembler(rate, settings)
+    # Where each segment lands, kept beside the chapter (captions are timed from it; mastering
+    # changes gain, never timing). A book keeps it too: a few bytes per sentence.
+    assembler = TimedAssembler(rate, settings)
     parts = passages(chapter.segments, settings.passage_chars) or [[]]
     with atomic_path(target) as tmp, _full_disk_said(tmp), _wav_writer(tmp, rate) as out:
         for index, passage in enumerate(parts):
@@ -338,9 +362,12 @@ def master_chapter_audio(
             if on_passage is not None:  # exactly the file's samples, as if read back from it,
                 # so the M4B is the same whether a passage was streamed or its chapter was cached
                 on_passage(index, pcm.astype(np.float32) / np.float32(32768.0))
+        # before the chapter is renamed into place: a chapter file never lacks its spans
+        spans = save_spans(target, assembler.spans_s())
+    job.publish(spans)
     job.publish(target)
     for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.*"):
-        if stale != target:
+        if stale not in (target, spans):
             stale.unlink(missing_ok=True)
     return target
 
@@ -379,6 +406,9 @@ def engine_credits(job: Job) -> str:
 
 
 def book_tags(job: Job) -> dict[str, str]:
+    """The outputs' tags (narration.audio.package.TAG_KEYS): an audiobook's, or an episode's."""
+    if job.episode is not None:
+        return _episode_tags(job, job.episode)
     narrator = job.plan.voices[NARRATOR]
     return {
         "title": job.book.title,
@@ -388,6 +418,23 @@ def book_tags(job: Job) -> dict[str, str]:
         "language": job.book.language,
         "comment": f"Narrated by {narrator.name or narrator.model_id}. "
         f"Voices: {engine_credits(job)}",
+    }
+
+
+def _episode_tags(job: Job, episode: Episode) -> dict[str, str]:
+    """A podcast's: the show is the album and the episode number the track, as podcast apps
+    and players file them."""
+    meta = episode.meta
+    host = episode.host or meta.show
+    return {
+        "title": meta.title,
+        "author": host,
+        "album": meta.show or meta.title,
+        "genre": "Podcast",
+        "track": "" if meta.number is None else str(meta.number),
+        "date": meta.date.isoformat() if meta.date else "",
+        "language": job.book.language,
+        "comment": meta.description or f"Voices: {engine_credits(job)}",
     }
 
 
@@ -407,61 +454,10 @@ def start_m4b_stream(job: Job) -> AacStream | None:
 
 
 def package(job: Job, chapter_files: list[Path], stream: AacStream | None = None) -> list[Path]:
-    """Write every output format. The M4B comes from `stream` (every chapter already added)
-    when there is one and it passed its checks, else it is encoded from the chapter files."""
-    titles = [c.title for c in job.plan.chapters]
-    tags = book_tags(job)
-    written: list[Path] = []
-    # MP4 and ID3 carry JPEG or PNG covers only; an SVG cover (Standard Ebooks) is left out.
-    cover_ok = job.book.cover_mime in ("image/jpeg", "image/png")
-    common = {
-        "tags": tags,
-        "cover": job.book.cover_image if cover_ok else None,
-        "cover_mime": job.book.cover_mime if cover_ok else None,
-        "max_true_peak_dbtp": job.settings.master_settings().peak_dbtp,
-    }
-    bitrate = job.settings.bitrate
-    outputs = dict(zip(_formats_in_output_order(job), job.output_paths(), strict=True))
-    for fmt, out in outputs.items():
-        if fmt == "m4b":
-            if not (stream and _m4b_from_stream(stream, chapter_files, titles, out, common)):
-                encode_m4b(
-                    chapter_files, titles, out, bitrate=bitrate, coder=job.settings.aac_coder,
-                    **common,
-                )  # fmt: skip
-        elif fmt == "mp3":
-            encode_mp3(chapter_files, titles, out, bitrate=bitrate, **common)
-        elif fmt == "chapters":
-            encode_chapter_files(chapter_files, titles, out, bitrate=bitrate, **common)
-        job.publish(out)
-        written.append(out)
-    return written
-
-
-def _m4b_from_stream(
-    stream: AacStream,
-    chapter_files: list[Path],
-    titles: list[str],
-    out: Path,
-    common: dict[str, Any],
-) -> bool:
-    """True when the streamed encode became `out`; False sends the caller to a fresh encode
-    (the stream failed, or its measured peak or length is off)."""
-    try:
-        streamed = stream.finish()
-        return m4b_from_stream(streamed, chapter_files, titles, out, **common) is not None
-    except NarrationError as exc:
-        if is_out_of_space(exc):  # a fresh encode would need the same space
-            raise OutOfSpace(out.parent) from exc
-        logging.getLogger(__name__).warning("%s; encoding the chapter files instead", exc)
-        return False
-    finally:
-        stream.close()
-
-
-def _formats_in_output_order(job: Job) -> list[str]:
-    """output_paths() lists m4b, mp3, then the chapters folder: the formats in that order."""
-    return [f for f in ("m4b", "mp3", "chapters") if f in job.settings.formats]
+    """Write every output the job asks for: the chain of narration.outputs' steps. The M4B
+    comes from `stream` (every chapter already added) when there is one and it passed its
+    checks, else it is encoded from the chapter files."""
+    return outputs.run_chain(job, chapter_files, stream)
 
 
 def write_manifest_for(job: Job, errors: dict[str, str] | None = None) -> None:

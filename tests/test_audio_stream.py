@@ -162,7 +162,7 @@ def test_abort_stops_a_stream_still_waiting_for_chapters(chapter_files, tmp_path
 
 
 def test_pipeline_falls_back_to_encoding_when_the_stream_failed(chapter_files, tmp_path, caplog):
-    from narration import pipeline
+    from narration.outputs.m4b import streamed_m4b
 
     class BrokenStream:
         closed = False
@@ -176,7 +176,7 @@ def test_pipeline_falls_back_to_encoding_when_the_stream_failed(chapter_files, t
     stream = BrokenStream()
     out = tmp_path / "book.m4b"
     common = {"tags": TAGS, "cover": None, "cover_mime": None, "max_true_peak_dbtp": -3.0}
-    used = pipeline._m4b_from_stream(stream, chapter_files, ["a", "b", "c"], out, common)
+    used = streamed_m4b(stream, chapter_files, ["a", "b", "c"], out, common)
     assert used is False and stream.closed and not out.exists()
     assert "encoding the chapter files instead" in caplog.text
 

@@ -50,7 +50,9 @@ class TimedAssembler(ChapterAssembler):
 
 
 def spans_path(chapter_audio: Path) -> Path:
-    return chapter_audio.with_suffix(".spans.json")
+    """JSON, but not named *.json: the chapter records (NNN.json) share the folder, and
+    whatever lists those must not find these."""
+    return chapter_audio.with_suffix(".spans")
 
 
 def save_spans(chapter_audio: Path, spans_s: Sequence[tuple[float, float] | None]) -> Path:

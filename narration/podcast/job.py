@@ -1,0 +1,78 @@
+"""A podcast script as a narration job: read, cast and planned into the same `Job` a book
+becomes, so the book flow renders it (checkpoints, retries, fan-out) and the output chain
+(narration.outputs) packages it.
+
+What differs from a book: every turn's speaker is known (no attribution), the cast file is
+the show's (so voices carry over between episodes), the host speaks the intro and outro,
+chapter titles are not read out, and the job is mastered to the podcast profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from narration.job_settings import PODCAST, JobSettings, output_dir
+from narration.outputs import default_formats
+from narration.pipeline import Job, make_engines
+from narration.plan import EngineInfo, build_plan
+from narration.podcast.book import episode_book, tokens_by_engine
+from narration.podcast.casting import cast_episode, show_cast_path, speaker_engines
+from narration.podcast.hostlines import host_lines
+from narration.podcast.script import read_script
+from narration.text.lexicon import Lexicon
+
+# The podcast loudness profile (Apple's and most hosts' recommendation), and the end of a turn
+# kept short: people answer each other faster than a narrator turns a page.
+PODCAST_MASTER = {"target_lufs": -16.0, "peak_dbtp": -1.0}
+
+
+def podcast_settings(settings: JobSettings) -> JobSettings:
+    """`settings` as a podcast job: the podcast master profile under the user's overrides,
+    and the podcast's default outputs when none were chosen."""
+    formats = settings.formats if settings.formats else default_formats(PODCAST)
+    return replace(
+        settings, kind=PODCAST, formats=formats, master={**PODCAST_MASTER, **settings.master}
+    )
+
+
+def prepare_episode(script: str | Path, settings: JobSettings) -> Job:
+    """Read, cast and plan an episode. Like prepare_job: no audio, no engine loading."""
+    script = Path(script)
+    episode = read_script(script)
+    engines_by_role = make_engines(settings)
+    narrator = engines_by_role[settings.narration_engine]
+    speakers = engines_by_role[settings.dialogue_engine]
+    voices, _members = cast_episode(
+        episode,
+        show_cast_path(settings.out_root, episode),
+        narrator.default_voice(),
+        speakers.character_voices(),
+    )
+    intro, outro = host_lines(episode, settings.templates) if settings.intro else ([], [])
+    book = episode_book(
+        episode,
+        tokens_for=tokens_by_engine(speaker_engines(voices)),
+        intro=intro,
+        outro=outro,
+    )
+    used = {voice.engine for voice in voices.values()}
+    infos = {
+        engine.name: EngineInfo(
+            engine.name, engine.model_version(), engine.sample_rate, engine.max_segment_chars
+        )
+        for engine in engines_by_role.values()
+        if engine.name in used
+    }
+    lexicon = Lexicon.load(*settings.lexicon_paths) if settings.lexicon_paths else Lexicon()
+    plan = build_plan(
+        book,
+        engines=infos,
+        voices=voices,
+        lexicon=lexicon,
+        chapters=settings.chapters,
+        seed=settings.seed,
+        announce_titles=False,
+    )
+    out_dir = output_dir(settings, script)
+    return Job(script, out_dir, settings, book, plan, engines_by_role, episode=episode)
