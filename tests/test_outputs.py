@@ -59,3 +59,15 @@ def test_a_step_of_another_kind_is_not_run():
 def test_documents_without_audio_are_refused():
     with pytest.raises(ValueError, match="need an audio format"):
         chosen(PODCAST, ["srt", "feed"])
+
+
+def test_plain_podcast_settings_get_the_podcast_outputs_and_profile():
+    from narration.podcast.job import podcast_settings
+
+    settings = podcast_settings(JobSettings(kind=PODCAST))  # as a flow would be given them
+    assert settings.formats == default_formats(PODCAST)
+    assert settings.master_settings().target_lufs == -16.0
+    assert settings.master_settings().peak_dbtp == -1.0
+    chosen_by_user = podcast_settings(JobSettings(formats=["m4a", "srt"], master={"peak_dbtp": -2}))
+    assert chosen_by_user.formats == ["m4a", "srt"]
+    assert chosen_by_user.master == {"target_lufs": -16.0, "peak_dbtp": -2}

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from narration.job_settings import PODCAST, JobSettings, output_dir
-from narration.outputs import default_formats
+from narration.outputs import default_formats, format_names, step
 from narration.pipeline import Job, make_engines
 from narration.plan import EngineInfo, build_plan
 from narration.podcast.book import episode_book, tokens_by_engine
@@ -29,8 +29,13 @@ PODCAST_MASTER = {"target_lufs": -16.0, "peak_dbtp": -1.0}
 
 def podcast_settings(settings: JobSettings) -> JobSettings:
     """`settings` as a podcast job: the podcast master profile under the user's overrides,
-    and the podcast's default outputs when none were chosen."""
-    formats = settings.formats if settings.formats else default_formats(PODCAST)
+    and the podcast's default outputs when no podcast audio format was chosen (a flow given
+    plain settings with only `kind: "podcast"` gets a publishable episode too)."""
+    # A book's default (m4b) or any other format a podcast has no step for is not asked of it.
+    formats = [f for f in settings.formats if f in format_names(PODCAST)]
+    if not any(step(f).audio for f in formats):
+        formats = [*default_formats(PODCAST), *formats]
+    formats = list(dict.fromkeys(formats))
     return replace(
         settings, kind=PODCAST, formats=formats, master={**PODCAST_MASTER, **settings.master}
     )
@@ -38,7 +43,7 @@ def podcast_settings(settings: JobSettings) -> JobSettings:
 
 def prepare_episode(script: str | Path, settings: JobSettings) -> Job:
     """Read, cast and plan an episode. Like prepare_job: no audio, no engine loading."""
-    script = Path(script)
+    script, settings = Path(script), podcast_settings(settings)
     episode = read_script(script)
     engines_by_role = make_engines(settings)
     narrator = engines_by_role[settings.narration_engine]
