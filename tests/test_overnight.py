@@ -145,18 +145,23 @@ def test_the_nightly_scan_skips_finished_books_and_respects_its_window(tmp_path)
         "    clock = itertools.chain([start], itertools.repeat(late))\n"
         "    library._now = lambda: next(clock)\n"
         "settings = {'out_root': sys.argv[2], 'cast': False}\n"
-        "print(json.dumps([[r['book'].rsplit('/', 1)[1], r['state']] for r in "
-        "library.narrate_library(sys.argv[1], settings, stop_after='07:00')]))\n"
+        "states = [[r['book'].rsplit('/', 1)[1], r['state']] for r in "
+        "library.narrate_library(sys.argv[1], settings, stop_after='07:00')]\n"
+        "open(sys.argv[4], 'w').write(json.dumps(states))\n"
     )
 
     def night(clock: str = "") -> dict[str, str]:
-        done = subprocess.run(
-            [sys.executable, str(script), str(inbox), str(out), clock],
-            capture_output=True, text=True, timeout=600,
-            env={**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR"},
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        # Output to files, not pipes: a grandchild (Prefect's own temporary server, on its
+        # way out) holding a pipe open would keep the test waiting after the script is done.
+        states, log = tmp_path / "states.json", tmp_path / "night.log"
+        with log.open("wb") as sink:
+            done = subprocess.run(
+                [sys.executable, str(script), str(inbox), str(out), clock, str(states)],
+                stdout=sink, stderr=subprocess.STDOUT, timeout=600,
+                env={**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR"},
+            )  # fmt: skip
+        assert done.returncode == 0, log.read_text()[-3000:]
+        return dict(json.loads(states.read_text()))
 
     assert night() == {"one.md": "done", "two.md": "done"}
     assert night() == {"one.md": "up to date", "two.md": "up to date"}
