@@ -152,24 +152,32 @@ def prepare_job(
         if mirror is not None and (out_dir / "cast.toml").is_file():
             mirror.publish(out_dir / "cast.toml")
     voices.setdefault(NARRATOR, narrator.default_voice())
+    plan = plan_book(book, settings, engines, voices, attributor=attributor)
+    return Job(book_path, out_dir, settings, book, plan, engines)
+
+
+def plan_book(
+    book: Book,
+    settings: JobSettings,
+    engines: dict[str, Engine],
+    voices: dict[str, Voice],
+    **options: Any,
+) -> Plan:
+    """The plan of `book` spoken by `voices`, with the job's lexicon, chapters and seed (the
+    engines that speak some voice shape keys, splitting and the output rate)."""
     lexicon = Lexicon.load(*settings.lexicon_paths) if settings.lexicon_paths else Lexicon()
+    speaking = {voice.engine for voice in voices.values()}
     infos = {
         engine.name: EngineInfo(
             engine.name, engine.model_version(), engine.sample_rate, engine.max_segment_chars
         )
         for engine in engines.values()
-        if any(v.engine == engine.name for v in voices.values())
+        if engine.name in speaking
     }
-    plan = build_plan(
-        book,
-        engines=infos,
-        voices=voices,
-        lexicon=lexicon,
-        chapters=settings.chapters,
-        seed=settings.seed,
-        attributor=attributor,
-    )
-    return Job(book_path, out_dir, settings, book, plan, engines)
+    return build_plan(
+        book, engines=infos, voices=voices, lexicon=lexicon, chapters=settings.chapters,
+        seed=settings.seed, **options,
+    )  # fmt: skip
 
 
 def local_book(book: str | Path) -> Path:

@@ -15,7 +15,7 @@ and the CLI read only what is declared here.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -71,6 +71,9 @@ class Engine(ABC):
     # Sampling engines sometimes repeat, skip or babble: a take whose duration is implausible
     # for its text is redone with another seed, up to this many times.
     max_retakes: ClassVar[int] = 2
+    # Non-verbal tokens the engine speaks for a script's cues (laugh, breath, pause); a cue
+    # it has no token for is dropped.
+    cue_tokens: ClassVar[Mapping[str, str]] = {}
     # The same text, voice, model version and seed give the same samples, whatever else is
     # in the batch or rendered before it. False: audio compared across runs is compared by
     # segment key only (a re-render is another take, not the reviewed one).

@@ -34,7 +34,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -99,6 +99,9 @@ class ChatTTSEngine(Engine):
     sample_rate: ClassVar[int] = 24000
     # ~30 s of speech: longer segments cut off or babble (ChatTTS #557, #687).
     max_segment_chars: ClassVar[int] = 300
+    cue_tokens: ClassVar[Mapping[str, str]] = {
+        "laugh": "[laugh]", "breath": "[uv_break]", "pause": "[uv_break]",
+    }  # fmt: skip
     placement: ClassVar[str] = "device"
     roles: ClassVar[tuple[str, ...]] = ("dialogue",)
     priority: ClassVar[int] = 10

@@ -1,10 +1,10 @@
 """The job's outputs as a chain of small steps, one module each, found here by discovery.
 
-Each module in this package defines `STEP`, a `Step`: the name users pass to `--format`,
-its place in the chain, the job kinds that offer it, the path it writes and the function that
-writes it. Everything that used to list formats by hand (the CLI's choices, JobSettings'
-FORMATS, Job.output_paths, pipeline.package) reads `steps()`, so a new output is one new
-module in this folder and nothing else.
+Each module in this package defines `STEP`, a `Step` (or `STEPS`, several made alike): the name
+users pass to `--format`, its place in the chain, the job kinds that offer it, the path it
+writes and the function that writes it. Everything that used to list formats by hand (the CLI's
+choices, JobSettings' FORMATS, Job.output_paths, pipeline.package) reads `steps()`, so a new
+output is one new module in this folder and nothing else.
 
 Step modules import only the standard library at the top (their work imports lazily), so
 this registry stays as light as narration.job_settings, which the CLI imports first.
@@ -86,9 +86,9 @@ def steps() -> tuple[Step, ...]:
     """Every step in chain order (audio encoders first, then what reads their files)."""
     found = []
     for module in pkgutil.iter_modules(__path__):
-        step = getattr(importlib.import_module(f"{__name__}.{module.name}"), "STEP", None)
-        if isinstance(step, Step):
-            found.append(step)
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        found += [s for s in getattr(loaded, "STEPS", (getattr(loaded, "STEP", None),))
+                  if isinstance(s, Step)]  # fmt: skip
     return tuple(sorted(found, key=lambda s: (s.order, s.name)))
 
 

@@ -14,6 +14,7 @@ spoken text, so segment keys (which hash it) stay exact and an edited line re-re
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 
 from narration.model import Block, BlockKind, Book, Chapter
 from narration.podcast.model import Episode, Event, Turn
@@ -21,16 +22,21 @@ from narration.podcast.model import Episode, Event, Turn
 # Engine name -> {neutral cue name: the engine's token}. An engine missing here, or a cue
 # missing from its table, drops the cue. (When engines grow a `cue_tokens` attribute, this
 # table moves there.)
-CUE_TOKENS: dict[str, dict[str, str]] = {
-    "chattts": {"laugh": "[laugh]", "breath": "[uv_break]", "pause": "[uv_break]"},
-}
 
 TokensFor = Callable[[str | None], Mapping[str, str]]
 
 
+@cache
 def cue_tokens(engine: str) -> dict[str, str]:
-    """The cue tokens of `engine` (empty: every cue is dropped)."""
-    return dict(CUE_TOKENS.get(engine, {}))
+    """The cue tokens `engine` declares (empty: every cue is dropped; so for an engine this
+    installation cannot name, such as a module:Class one known by its own name)."""
+    from narration.engines.registry import engine_class
+    from narration.errors import EngineError
+
+    try:
+        return dict(engine_class(engine).cue_tokens)
+    except EngineError:
+        return {}
 
 
 def no_cues(_speaker: str | None) -> Mapping[str, str]:
@@ -42,7 +48,7 @@ def tokens_by_engine(speaker_engines: Mapping[str | None, str]) -> TokensFor:
 
     def tokens_for(speaker: str | None) -> Mapping[str, str]:
         engine = speaker_engines.get(speaker, speaker_engines.get(None, ""))
-        return CUE_TOKENS.get(engine, {})
+        return cue_tokens(engine)
 
     return tokens_for
 

@@ -15,7 +15,7 @@ import re
 from narration.podcast.model import Cue, Piece, join_words
 
 # Neutral cue names and the words transcripts use for them. An engine maps a name to its own
-# token (narration.podcast.book.CUE_TOKENS); names it lacks are dropped.
+# token (each engine's `cue_tokens`); names it lacks are dropped.
 CUE_WORDS: dict[str, tuple[str, ...]] = {
     "laugh": ("laugh", "laughs", "laughing", "laughter", "chuckle", "chuckles", "chuckling",
               "giggle", "giggles", "giggling"),

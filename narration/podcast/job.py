@@ -14,13 +14,11 @@ from pathlib import Path
 
 from narration.job_settings import PODCAST, JobSettings, output_dir
 from narration.outputs import default_formats, format_names, step
-from narration.pipeline import Job, make_engines
-from narration.plan import EngineInfo, build_plan
+from narration.pipeline import Job, make_engines, plan_book
 from narration.podcast.book import episode_book, tokens_by_engine
 from narration.podcast.casting import cast_episode, show_cast_path, speaker_engines
 from narration.podcast.hostlines import host_lines
 from narration.podcast.script import read_script
-from narration.text.lexicon import Lexicon
 
 # The podcast loudness profile (Apple's and most hosts' recommendation), and the end of a turn
 # kept short: people answer each other faster than a narrator turns a page.
@@ -61,23 +59,6 @@ def prepare_episode(script: str | Path, settings: JobSettings) -> Job:
         intro=intro,
         outro=outro,
     )
-    used = {voice.engine for voice in voices.values()}
-    infos = {
-        engine.name: EngineInfo(
-            engine.name, engine.model_version(), engine.sample_rate, engine.max_segment_chars
-        )
-        for engine in engines_by_role.values()
-        if engine.name in used
-    }
-    lexicon = Lexicon.load(*settings.lexicon_paths) if settings.lexicon_paths else Lexicon()
-    plan = build_plan(
-        book,
-        engines=infos,
-        voices=voices,
-        lexicon=lexicon,
-        chapters=settings.chapters,
-        seed=settings.seed,
-        announce_titles=False,
-    )
+    plan = plan_book(book, settings, engines_by_role, voices, announce_titles=False)
     out_dir = output_dir(settings, script)
     return Job(script, out_dir, settings, book, plan, engines_by_role, episode=episode)
