@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from narration.cast.given_names import MALE_NAMES, forms_gender
-from narration.cast.lexicon import NOT_NAMES, TITLES, words
+from narration.cast.lexicon import GIVEN_NOT_NAMES, NOT_NAMES, SPEECH_VERBS, TITLES, words
 from narration.cast.names import NameMention, name_key, scan_names
 from narration.cast.narrator import first_person_rate, narrator_name_key
 from narration.cast.quotes import Quotation, find_quotations
@@ -98,12 +98,16 @@ def _accepted(mentions: list[NameMention], text: str) -> list[NameMention]:
         by_key[m.key].append(m)
     singulars = {m.words[-1] for m in mentions if m.title}
     keep_keys: set[str] = set()
+    given_words: list[str] = []
     for key, group in by_key.items():
         sample = group[0]
         if _is_plural_family(sample.words, singulars):
             continue
         if sample.title or (sample.the and sample.words[0] in TITLES):
             keep_keys.add(key)
+            continue
+        if sample.words[0] in GIVEN_NOT_NAMES:
+            given_words.append(key)
             continue
         if any(w in NOT_NAMES for w in sample.words):
             continue
@@ -116,6 +120,7 @@ def _accepted(mentions: list[NameMention], text: str) -> list[NameMention]:
             if places >= 2 and places * 5 > len(group) * 2:
                 continue  # "at Longbourn", "to London": a place, not a person
             keep_keys.add(key)
+    keep_keys |= _given_not_names(given_words, by_key, keep_keys, lower, text)
     # A full name seen once ("sat Harvey Stone") still names someone already accepted.
     accepted_words = {by_key[k][0].words[0] for k in keep_keys if len(by_key[k][0].words) == 1}
     for key, group in by_key.items():
@@ -127,6 +132,46 @@ def _accepted(mentions: list[NameMention], text: str) -> list[NameMention]:
         if lower[sample.words[-1].lower()] == 0 and not group[0].initial:
             keep_keys.add(key)
     return [m for m in mentions if m.key in keep_keys]
+
+
+_SPEECH_AFTER = re.compile(r"\s+(?:[a-z]+ly\s+)?([a-z]+)")
+_SPEECH_BEFORE = re.compile(r"\b([a-z]+)\s+$")
+
+
+def _given_not_names(
+    keys: list[str],
+    by_key: dict[str, list[NameMention]],
+    accepted: set[str],
+    lower: Counter[str],
+    text: str,
+) -> set[str]:
+    """Forms led by a word that is also a common word ("May", "Will") that the text shows
+    to be a given name: a full name whose surname is a known name and never lower case
+    ("May Welland", twice or more), then the bare word when it is the given name of such a
+    full name and stands beside a speech verb at least twice ("May said", "said May")."""
+    surnames = {by_key[k][0].words[-1] for k in accepted}
+    found: set[str] = set()
+    for key in keys:
+        group = by_key[key]
+        words = group[0].words
+        if len(words) < 2 or any(w in NOT_NAMES for w in words[1:]):
+            continue
+        if words[-1] in surnames and lower[words[-1].lower()] == 0 and len(group) >= 2:
+            found.add(key)
+    given = {by_key[k][0].words[0] for k in found}
+    for key in keys:
+        group = by_key[key]
+        if len(group[0].words) != 1 or group[0].words[0] not in given:
+            continue
+        spoken = 0
+        for m in group:
+            after = _SPEECH_AFTER.match(text, m.end)
+            before = _SPEECH_BEFORE.search(text, max(0, m.start - 20), m.start)
+            spoken += bool(after and after.group(1) in SPEECH_VERBS and not m.in_quote)
+            spoken += bool(before and before.group(1) in SPEECH_VERBS and not m.in_quote)
+        if spoken >= 2:
+            found.add(key)
+    return found
 
 
 def _cluster(mentions: list[NameMention]) -> dict[str, int]:
@@ -251,6 +296,31 @@ def _cluster(mentions: list[NameMention]) -> dict[str, int]:
         }
         if len(full_roots) == 1:
             union(k, full_roots.pop())
+    # "Miss Welland" is the unmarried woman with that surname in full ("May Welland"): the
+    # only one, or, beside a "Mrs. Welland", the much more named of two (the other is the
+    # mother, "Augusta Welland"). Three or more sisters ("Miss Bennet"): no telling.
+    size: Counter[str] = Counter()
+    for o in info:
+        size[find(o)] += counts[o]
+    for k, m in info.items():
+        if m.title != "Miss" or len(m.words) != 1:
+            continue
+        full_roots = {
+            find(o)
+            for o, n in info.items()
+            if len(n.words) >= 2
+            and n.title in (None, "Miss")
+            and not n.the
+            and n.words[-1] == m.words[0]
+            and n.words[0] not in MALE_NAMES
+        } - {find(k)}
+        ranked = sorted(full_roots, key=lambda r: -size[r])
+        if len(ranked) == 1 or (
+            len(ranked) == 2
+            and key_of("Mrs", m.words[0]) in info
+            and size[ranked[0]] >= 3 * size[ranked[1]]
+        ):
+            union(k, ranked[0])
     # A short first name that begins a longer one of a clustered person (Eliza ~ Elizabeth).
     for k in singles:
         word = info[k].words[0]

@@ -122,3 +122,6 @@ NOT_NAMES = words(
     Where While Who Whoever Whom Whose Why Will With Would Yes Yet You Your
     """
 )
+# Words of NOT_NAMES that are also given names ("May Welland", "Will Ladislaw"): a name
+# only where the text shows it (mid-sentence, in a full name, beside a speech verb).
+GIVEN_NOT_NAMES = words("May Will")

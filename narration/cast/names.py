@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from narration.cast.lexicon import NOT_NAMES, TITLE_ALT, TITLES, words
+from narration.cast.lexicon import GIVEN_NOT_NAMES, NOT_NAMES, TITLE_ALT, TITLES, words
 
 _WORD = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)*"
 _PARTICLE = r"(?:de|De|du|van|von|der|den|le|la|di|da|del|ten|ter)"
@@ -109,6 +109,12 @@ def _scan(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[NameMention, .
         the = bool(m["the"])
         # Drop leading words that are not names ("When Jane" -> "Jane").
         while words and words[0] in NOT_NAMES and not (the and words[0] in TITLES):
+            if words[0] in GIVEN_NOT_NAMES and not m["title"] and not the:
+                # "said May", "May Welland": maybe a given name (characters.py decides).
+                if len(words) > 1 and words[1] not in NOT_NAMES:
+                    break
+                if not _sentence_initial(text, start):
+                    break
             start = text.index(words[0], start) + len(words[0])
             words = words[1:]
             title, the = None, False
