@@ -31,7 +31,7 @@ TITLES: dict[str, str] = _gendered(
     M:
     Mr Mister Master Sir Lord Colonel Captain Major General Lieutenant Sergeant Admiral Father
     Brother Uncle King Prince Duke Count Baron Earl Squire Monsieur Herr Signor Señor Don Col
-    Capt Gen Lt Sgt Maj Messrs
+    Capt Gen Lt Sgt Maj Messrs M
     F:
     Mrs Miss Ms Lady Madam Madame Mme Mlle Mademoiselle Dame Mistress Sister Aunt Queen Princess
     Duchess Countess Baroness Frau Fräulein Signora Señora Mother
@@ -39,7 +39,10 @@ TITLES: dict[str, str] = _gendered(
     Dr Doctor Professor Prof Rev Reverend Inspector Judge Nurse Cousin Dean Mx
     """
 )
-TITLE_ALT = "|".join(sorted(TITLES, key=len, reverse=True))
+# "M." (Monsieur) only with its period: a bare capital M is an initial or a letter.
+TITLE_ALT = "|".join(
+    t + r"(?=\.)" if len(t) == 1 else t for t in sorted(TITLES, key=len, reverse=True)
+)
 
 # Verbs that introduce or close a quotation. Past tense and present forms.
 SPEECH_VERBS = words(

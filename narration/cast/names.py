@@ -26,7 +26,7 @@ _CANDIDATE = re.compile(
 )
 _CONTRACTION = re.compile(r"['’](?:t|ll|re|ve|d|m|am)\b")
 _PLACE_WORDS = words("at in to from near into of towards toward through around across within upon")
-_ABBREVIATED = words("Mr Mrs Ms Mx Dr Col Capt Gen Lt Sgt Maj Prof Rev Messrs Mme Mlle")
+_ABBREVIATED = words("Mr Mrs Ms Mx Dr Col Capt Gen Lt Sgt Maj Prof Rev Messrs Mme Mlle M")
 _PREV_WORD = re.compile(r"([A-Za-z]+)\W*$")
 
 
