@@ -35,6 +35,20 @@ _AUDIO = [s.name for s in steps() if s.audio and PODCAST in s.kinds]
     "notes.html.j2, feed.xml.j2).",
 )
 @click.option("--no-intro", is_flag=True, help="No host intro and outro lines.")
+@click.option(
+    "--intro-music",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Music before the first words, ducked under the host's intro (WAV, FLAC, MP3, ...; "
+    "else the front matter's intro_music).",
+)
+@click.option(
+    "--outro-music",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Music under the host's outro, rising after the last words (else the front "
+    "matter's outro_music).",
+)
 @click.option("--base-url", default="", metavar="URL", help="Where the episode's files are served.")
 @click.option(
     "--format",
@@ -62,6 +76,8 @@ def podcast(
     script: Path,
     templates: Path | None,
     no_intro: bool,
+    intro_music: Path | None,
+    outro_music: Path | None,
     base_url: str,
     audio_format: str,
     verbose: bool,
@@ -103,5 +119,8 @@ def podcast(
         templates=str(templates.resolve()) if templates else None,
         base_url=base_url,
         intro=not no_intro,
+        # absolute: the flow may run elsewhere than the shell's folder; checked when planned
+        intro_music=str(intro_music.absolute()) if intro_music else None,
+        outro_music=str(outro_music.absolute()) if outro_music else None,
     )
     narrate_job(script, job_settings, routing_note)

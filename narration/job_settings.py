@@ -49,6 +49,8 @@ class JobSettings:
     templates: str | None = None  # a folder whose podcast templates override ours
     base_url: str = ""  # where a podcast's files are served (the feed's enclosure URLs)
     intro: bool = True  # a podcast's host intro and outro lines
+    intro_music: str | None = None  # a podcast's music files (else its front matter's)
+    outro_music: str | None = None
 
     def master_settings(self) -> MasterSettings:
         from narration.audio.master import MasterSettings

@@ -263,10 +263,13 @@ def _podcast_inputs(job: Job) -> dict[str, Any]:
     if job.settings.templates:
         folder = Path(job.settings.templates)
         templates = {str(t.relative_to(folder)): file_sha256(t) for t in folder.rglob("*.j2")}
+    from narration.podcast.music import music_inputs
+
     return {
         "script": file_sha256(job.book_path),
         "templates": templates,
         "base_url": job.settings.base_url,
+        **music_inputs(job),  # the music files' contents: a changed file is mixed again
     }
 
 

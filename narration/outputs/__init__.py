@@ -125,6 +125,10 @@ def output_paths(job: Job) -> list[Path]:
 
 def run_chain(job: Job, chapter_files: list[Path], stream: AacStream | None = None) -> list[Path]:
     """Run the job's steps in order, publishing each output as soon as it is written."""
+    if job.episode is not None:  # an episode's intro/outro music, mixed into copies
+        from narration.podcast.music import with_music
+
+        chapter_files = with_music(job, chapter_files)
     context = Context(job, chapter_files, stream)
     written = []
     for each in chosen(job.settings.kind, job.settings.formats):

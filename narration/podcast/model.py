@@ -101,9 +101,16 @@ class EpisodeMeta:
 
 @dataclass
 class Episode:
+    """A script as read. The job fills in what it decided (narration.podcast.job): the
+    host's intro and outro lines as spoken, and the music files ({"intro"/"outro": path}),
+    which the music mixer reads after mastering (narration.podcast.music)."""
+
     meta: EpisodeMeta
     chapters: list[EpisodeChapter] = field(default_factory=list)
     source_path: str = ""
+    intro_lines: list[str] = field(default_factory=list)
+    outro_lines: list[str] = field(default_factory=list)
+    music: dict[str, str] = field(default_factory=dict)
 
     @property
     def turns(self) -> list[Turn]:
