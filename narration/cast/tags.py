@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from narration.cast.lexicon import (
+    GIVEN_NOT_NAMES,
     NOT_NAMES,
     PERSON_NOUNS,
     SPEECH_PARTICLE,
@@ -20,7 +21,10 @@ from narration.cast.lexicon import (
     TITLE_ALT,
 )
 
-_NOT_NAME = "|".join(sorted((w for w in NOT_NAMES if w.isalpha()), key=len, reverse=True))
+# "May" and "Will" may be names ("May said"): attribute.py keeps one only if the cast has it.
+_NOT_NAME = "|".join(
+    sorted((w for w in NOT_NAMES - GIVEN_NOT_NAMES if w.isalpha()), key=len, reverse=True)
+)
 _CAP_WORD = r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)*"
 _PARTICLE = r"(?:de|De|du|van|von|der|den|le|la|di|da|del|ten|ter)\s+"
 _CAP_RUN = rf"{_CAP_WORD}(?:\s+(?:{_PARTICLE}){{0,2}}{_CAP_WORD}){{0,3}}"
