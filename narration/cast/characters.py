@@ -174,8 +174,19 @@ def _given_not_names(
     return found
 
 
-def _cluster(mentions: list[NameMention]) -> dict[str, int]:
-    """Map each form key to a cluster id, merging aliases the text links."""
+_TWO_OF = re.compile(r"\b(?:old|elder|young|younger)\s+Mr\.?\s+([A-Z][a-z]+)\b")
+
+
+def two_men_of(text: str) -> set[str]:
+    """Surnames two men share, as the text says ("old Mr. Emerson" and "young Mr. Emerson",
+    or "old Mr. Emerson" beside a "George Emerson"): their full names do not join the bare
+    "Mr. Emerson", who may be either."""
+    return {m.group(1) for m in _TWO_OF.finditer(text)}
+
+
+def _cluster(mentions: list[NameMention], shared: set[str] = frozenset()) -> dict[str, int]:
+    """Map each form key to a cluster id, merging aliases the text links (never a full
+    name into the "Mr." of a surname in `shared`)."""
     info: dict[str, NameMention] = {}
     counts: Counter[str] = Counter()
     for m in mentions:
@@ -219,7 +230,12 @@ def _cluster(mentions: list[NameMention]) -> dict[str, int]:
                 union(k, short)
             # "Mr. Edward Ferrars" is "Mr. Ferrars" only if no other Mr. ... Ferrars exists.
             short = key_of(m.title, m.words[-1])
-            if short in info and short != k and len(given_by[(m.title, m.words[-1])]) == 1:
+            if (
+                short in info
+                and short != k
+                and len(given_by[(m.title, m.words[-1])]) == 1
+                and m.words[-1] not in shared
+            ):
                 union(k, short)
         if m.title == "Miss":
             first = key_of("Miss", m.words[0])
@@ -259,7 +275,11 @@ def _cluster(mentions: list[NameMention]) -> dict[str, int]:
     for k in singles:
         word = info[k].words[0]
         titled = surnames.get(word, [])
-        owners = sorted({find(o) for o in firsts.get(word, [])}, key=lambda r: -counts[r])
+        # Whose first name it is: the full names' owners ("Charlotte Bartlett"); a form of
+        # address ("Cousin Charlotte") only when no full name has the word.
+        forms = firsts.get(word, [])
+        forms = [o for o in forms if len(info[o].words) >= 2] or forms
+        owners = sorted({find(o) for o in forms}, key=lambda r: -counts[r])
         if titled and owners:
             # A first name here, a surname there (Fitzwilliam): only when the first-name
             # use clearly dominates ("Newland Archer" 49, "Mrs. Newland" 2) is it the person.
@@ -408,6 +428,7 @@ def _join_full_names(
     cluster_of: dict[str, str],
     clusters: dict[str, _Cluster],
     genders: dict[str, str],
+    shared: set[str] = frozenset(),
 ) -> None:
     """Join an untitled "First Last" known to be a man to the man the bare "Last" names
     ("George Wickham" -> Wickham / Mr. Wickham), so a man called by surname in the
@@ -419,6 +440,8 @@ def _join_full_names(
             titled_by_root[cluster_of[m.key]].add(m.title)
     full = {m.key: m for m in mentions if len(m.words) >= 2 and not m.title and not m.the}
     for key, m in full.items():
+        if m.words[-1] in shared:
+            continue  # two men of that name ("old Mr. Emerson"): which one is unknown
         source = cluster_of[key]
         target = cluster_of.get(name_key(m.words[-1]))
         if target is None or target == source or source not in clusters:
@@ -445,7 +468,8 @@ def discover_characters(text: str, quotations: list[Quotation] | None = None) ->
         quotations = find_quotations(text)
     spans = [p for q in quotations for p in q.pieces]
     mentions = _accepted(scan_names(text, spans), text)
-    cluster_of = _cluster(mentions)
+    shared = two_men_of(text)
+    cluster_of = _cluster(mentions, shared)
     votes = _gender_votes(text, mentions, cluster_of)
     clusters: dict[str, _Cluster] = defaultdict(_Cluster)
     for m in mentions:
@@ -453,7 +477,7 @@ def discover_characters(text: str, quotations: list[Quotation] | None = None) ->
     total_f = sum(v["F"] for v in votes.values())
     total = total_f + sum(v["M"] for v in votes.values())
     genders = {root: _decide_gender(votes[root], total_f, total) for root in clusters}
-    _join_full_names(mentions, cluster_of, clusters, genders)
+    _join_full_names(mentions, cluster_of, clusters, genders, shared)
     for root, cluster in clusters.items():
         if genders[root] == "U":
             genders[root] = forms_gender(cluster.forms)
