@@ -6,17 +6,18 @@ person the last quotation addressed, salience. Each rule alone is right 35-80% o
 and when two disagree the order of the rules, not the evidence, decides. Here every
 character the clues point at is a candidate, described by which clues point at it (the
 first pass chose it, and by which rule; it spoke one, two or three turns back or on; the
-neighbouring quotations address it; the tag's pronoun or the narration's gesture has its
-gender; the narration of this paragraph or the last names it; the quotation itself talks
-about it; its salience), and a log-linear model scores the candidates. The softmax of the
-scores is a fair probability (held out: choices at >= 0.8 were right 84% of the time, at
->= 0.9 90%); as the confidence it is scaled so that 0.9 starts where held-out choices were
-right 96% of the time (SURE). No band of them was, so re-decided quotations stay under 0.9
-and "confidence >= 0.9" keeps meaning a name tag (right 96%).
+neighbouring quotations address it, by name or by its gender ("sir", "madam"); the tag's
+pronoun or the narration's gesture has its gender; the narration of this paragraph or the
+last names it; the quotation itself talks about it; its salience), and a log-linear model
+scores the candidates. The softmax of the scores is a fair probability (held out: choices
+at >= 0.8 were right 85% of the time, at >= 0.9 90%); as the confidence it is scaled so
+that 0.9 starts where held-out choices were right 96% of the time (SURE). Too few of them
+were for that to be sure, so re-decided quotations stay under 0.9 and "confidence >= 0.9"
+keeps meaning a name tag (right 96%).
 
 The weights were fitted on fourteen PDNC novels at once (benchmarks/attribution_train.py),
 each novel weighted equally; leave-one-novel-out runs of the same fit measure how well they
-carry over to a novel the fit has not seen (+6.1 points on these quotations). Explicit tags
+carry over to a novel the fit has not seen (+6.2 points on these quotations). Explicit tags
 (a name with a speech verb), script labels and described strangers are not re-decided.
 """
 
@@ -68,45 +69,51 @@ FEATURES = (
     "silent+1",
     "named-in-quote",
     "prominence",
+    "sir-madam-1",
+    "sir-madam+1",
+    "sir-madam-here",
 )
 # Fitted by benchmarks/attribution_train.py (see the module docstring); in FEATURES order.
 WEIGHTS: tuple[float, ...] | None = (
-    0.420,  # chosen:anaphoric
-    0.114,  # chosen:narration
-    0.647,  # chosen:addressee
+    0.425,  # chosen:anaphoric
+    0.102,  # chosen:narration
+    0.640,  # chosen:addressee
     0.170,  # chosen:turn-taking
-    -0.037,  # chosen:salience
-    -0.249,  # spoke-1
-    -0.091,  # spoke-2
-    0.048,  # spoke-3
-    -0.180,  # spoke+1
-    0.207,  # spoke+2
-    0.132,  # spoke-1-same-paragraph
-    0.228,  # spoke-2-explicit
+    -0.062,  # chosen:salience
+    -0.240,  # spoke-1
+    -0.104,  # spoke-2
+    0.043,  # spoke-3
+    -0.179,  # spoke+1
+    0.204,  # spoke+2
+    0.119,  # spoke-1-same-paragraph
+    0.226,  # spoke-2-explicit
     0.686,  # spoke+2-explicit
-    -0.896,  # spoke-1-explicit
-    -1.107,  # spoke+1-explicit
-    1.109,  # addressed-by-1
-    0.840,  # addressed-by+1
-    0.214,  # gender-agrees
-    -1.767,  # gender-differs
-    0.446,  # alternation-left
-    0.346,  # alternation-right
-    0.241,  # tagged-gender-agrees
-    1.196,  # salience
-    -0.139,  # salience-top
-    1.197,  # named-here
-    0.681,  # named-before
-    0.694,  # named-just-before
-    -0.161,  # named-just-after
-    -0.308,  # gender-unknown
-    0.910,  # spoke-recently
-    0.356,  # narrator
-    1.033,  # narrator-in-paragraph
-    1.047,  # silent-1
-    -0.414,  # silent+1
-    -1.158,  # named-in-quote
-    0.025,  # prominence
+    -0.897,  # spoke-1-explicit
+    -1.114,  # spoke+1-explicit
+    1.117,  # addressed-by-1
+    0.845,  # addressed-by+1
+    0.200,  # gender-agrees
+    -1.760,  # gender-differs
+    0.477,  # alternation-left
+    0.347,  # alternation-right
+    0.243,  # tagged-gender-agrees
+    1.181,  # salience
+    -0.138,  # salience-top
+    1.186,  # named-here
+    0.691,  # named-before
+    0.717,  # named-just-before
+    -0.170,  # named-just-after
+    -0.311,  # gender-unknown
+    0.924,  # spoke-recently
+    0.346,  # narrator
+    1.032,  # narrator-in-paragraph
+    1.049,  # silent-1
+    -0.410,  # silent+1
+    -1.253,  # named-in-quote
+    0.014,  # prominence
+    0.610,  # sir-madam-1
+    0.780,  # sir-madam+1
+    -0.426,  # sir-madam-here
 )
 _SURE = ("explicit", "script")
 _SETTLED = (*_SURE, "described")  # not re-decided: a described stranger is nobody else
@@ -116,6 +123,17 @@ _SETTLED = (*_SURE, "described")  # not re-decided: a described stranger is nobo
 SURE = 1.01
 _REACH = 3  # turns each side whose speakers are clues
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|myself)\b")
+# A gendered form of address in a quotation: whom it speaks to is a man, or a woman.
+_SIR = re.compile(r"\b(?:[Ss]ir|[Ss]irs|[Mm]ister)\b(?!\s+[A-Z])")
+_MADAM = re.compile(
+    r"\b(?:[Mm]adam|[Mm]a'am|[Mm]a’am|[Mm]um|[Mm]iss|[Mm]adame|[Mm]y lady)\b(?=\s*[,.!?;:—-])"
+)
+
+
+def addressed_gender(text: str) -> str | None:
+    """ "M" when a quotation says "sir", "F" for "madam"/"ma'am"/"miss", else None."""
+    man, woman = bool(_SIR.search(text)), bool(_MADAM.search(text))
+    return "M" if man and not woman else "F" if woman and not man else None
 
 
 def _same_conversation(turns: list[Turn], i: int, j: int) -> bool:
@@ -189,6 +207,12 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
         pool.add(turn.speaker)
     pool -= turn.vocatives  # a quotation never belongs to the person it addresses
     prominence = ctx.salience.prior
+    spoken_to = {
+        d: addressed_gender(near[d].quotation.text)
+        for d in (-1, 1)
+        if d in near and near[d].quotation is not None
+    }
+    spoken_to_here = addressed_gender(q.text)
     lead = max(prominence.values(), default=1.0) or 1.0
     out: dict[int, list[float]] = {}
     for c in pool:
@@ -236,6 +260,9 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
             float(spoke(1) and near[1].quotation is None),
             float(c in in_quote),
             prominence.get(c, 0.0) / lead,
+            float(spoken_to.get(-1) is not None and gender == spoken_to.get(-1)),
+            float(spoken_to.get(1) is not None and gender == spoken_to.get(1)),
+            float(spoken_to_here is not None and gender == spoken_to_here),
         ]
     return out
 
