@@ -128,6 +128,12 @@ def is_speech_verb(verb: str, following: str = "") -> bool:
 
 
 _POSTMODIFIER = re.compile(r"(?:with|in|from|at|of)\s+(?:the|a|an|his|her)\b")
+# `said the old man in a whisper`, `the other with a hopeless calm`: how, not who.
+_MANNER = re.compile(
+    r"(?:in\s+(?:a|an|his|her|their)\b|with\s+(?:a|an|his|her)\s+(?:[a-z-]+\s+){0,2}"
+    r"(?:smile|grin|bow|glance|look|nod|laugh|sigh|groan|sob|shrug|sneer|frown|gesture|air|"
+    r"burst|shake|wave|start|calm|simplicity|emphasis|effort|cough|chuckle|touch)\b)"
+)
 
 
 def _description(words: list[str]) -> str | None:
@@ -144,6 +150,8 @@ def _description(words: list[str]) -> str | None:
                 post = _POSTMODIFIER.match(rest)
                 return " ".join(words) if post else " ".join(head)
             if words[0] == "the" and len(head) >= 2 and _POSTMODIFIER.match(rest):
+                if _MANNER.match(rest):
+                    return None
                 return " ".join(w.strip(",.;:!?") for w in words)
             return None
         if bare.endswith("ly") and i > 1:
