@@ -57,6 +57,7 @@ _QUIET_FLOOR_LUFS = -55.0  # quieter than this is room tone or silence: never bo
 _LOUDNESS_STEP_TOL_LU = 0.05  # iterate until this close; the promise is settings.tolerance
 _MAX_GAIN_STEPS = 8
 _CEILING_MARGIN_DB = 0.05
+_MAX_MAKEUP_DB = 12.0  # gain above the unlimited one, to win back what limiting costs
 _SCAN_MARGIN_DB = 6.0  # oversample peaks this far below the ceiling, for later gain steps
 
 
@@ -179,6 +180,7 @@ def master_chapter(
     loudness = predictor.unlimited_lufs()  # within ~0.01 LU of integrated_lufs: a start
     normalise = loudness > _QUIET_FLOOR_LUFS
     gain_db = settings.target_lufs - loudness if normalise else 0.0
+    first_gain_db = gain_db
     ceiling = settings.ceiling_dbtp
     limit_db = ceiling - _CEILING_MARGIN_DB
     scanned_db = np.inf  # peaks are exact above this level of the unscaled audio
@@ -194,6 +196,11 @@ def master_chapter(
                 if model is None:
                     break
                 solved = model.solve(settings.target_lufs - offset, gain_db, peaks, limit_db)
+                # Past a point more gain only deepens the limiting, and loudness stops
+                # following it (it even falls, as the release ducks the speech after each
+                # peak): the secant then finds spurious roots 80 dB up that master a chapter
+                # to near silence. Gain beyond this much makeup is never the answer.
+                solved = min(solved, first_gain_db + _MAX_MAKEUP_DB)
                 if limit_db - solved >= scanned_db:
                     gain_db = solved
                     break
