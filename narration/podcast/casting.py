@@ -123,7 +123,9 @@ def cast_episode(
 ) -> tuple[dict[str, Voice], list[CastMember]]:
     """Give every speaker a voice, merge with the show's cast file and write it back.
 
-    Returns ({speaker: voice, "narrator": host's voice}, the cast file's members).
+    Returns ({speaker: voice, "narrator": host's voice}, the cast file's members). An
+    episode whose front matter names no host gets the show's (`episode.meta.host`): the
+    speaker the file has reading in the narrator's voice, when they are in this episode.
     `narrator_default` is the narration engine's voice; `engine_voices` the palette of the
     engines that speak dialogue (Engine.character_voices())."""
     cast_path = Path(cast_path)
@@ -145,12 +147,28 @@ def cast_episode(
         name: _front_matter_voice(source, name, spec, narrator, palette)
         for name, spec in episode.meta.cast.items()
     }
+    if not episode.meta.host:
+        # The show's host is whoever the file has reading in the narrator's voice, when they
+        # speak in this episode; else the first speaker would take that voice too, and two
+        # people in one episode would sound alike.
+        hosts = [m.name for m in existing if m.voice == narrator]
+        episode.meta.host = next((name for name in episode.speakers if name in hosts), None)
     host = episode.host
+    here = set(episode.speakers)
     members = [
         replace(m, voice=chosen.get(m.name, narrator if m.name == host and m.voice is None
                                     else m.voice))
         for m in members
     ]  # fmt: skip
+    # A host named in the front matter who reads in the narrator's voice (a new host does):
+    # anyone else in this episode whom the file had in it gets a voice of their own.
+    if any(m.name == host and m.voice == narrator for m in members):
+        members = [
+            replace(m, voice=None)
+            if m.name in here and m.name != host and m.voice == narrator and m.name not in chosen
+            else m
+            for m in members
+        ]
     # Everyone still without a voice gets one nobody else in the file has.
     taken = {m.voice for m in members if m.voice is not None}
     need = len(taken - {narrator}) + sum(m.voice is None for m in members)
