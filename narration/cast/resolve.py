@@ -39,13 +39,20 @@ class CastIndex:
             self._register(i, c)
 
     def _register(self, i: int, c: Character) -> None:
-        for form in c.all_names:
+        ranked: list[tuple[int, str]] = []
+        for n, form in enumerate(c.all_names):
             self.by_key.setdefault(name_key(form), i)
             words = form.replace(".", " ").split()
             if len(words) >= 2 and words[0] in TITLES:
                 self.titled.setdefault(words[0], set()).add(i)
-            if len(words) >= 2 and words[-1][:1].isupper() and i not in self.surname:
-                self.surname[i] = words[-1]
+            if len(words) >= 2 and words[-1][:1].isupper():
+                # The surname from a full name first ("Elizabeth Bennet"), then a titled
+                # full name, then "Title Word", which may be a first name ("Miss Eliza").
+                titled = words[0] in TITLES
+                rank = 2 if titled and len(words) == 2 else 1 if titled else 0
+                ranked.append((rank * 100 + n, words[-1]))
+        if ranked and i not in self.surname:
+            self.surname[i] = min(ranked)[1]
 
     def lookup(self, form: str) -> int | None:
         key = name_key(form)
