@@ -347,6 +347,8 @@ def _resolve_nominal(
     words = mention.lower().split()
     determiner, noun = words[0], words[-1]
     index = salience.index
+    if determiner.endswith("'s"):
+        return _owned(mention.split()[0][:-2], noun, pos, paragraph, salience, exclude, replying)
     if noun in ("other", "former", "latter"):
         last = salience.last_speaker(pos, paragraph)
         return salience.pick(pos, paragraph, "U", exclude | ({last} if last is not None else set()))
@@ -379,6 +381,28 @@ def _resolve_nominal(
         owner = index.narrator() if NARRATOR in {c.name for c in index.characters} else None
     banned = exclude | ({owner} if owner is not None else set())
     return salience.pick(pos, paragraph, gender, banned, replying)
+
+
+def _owned(
+    owner_name: str,
+    noun: str,
+    pos: int,
+    paragraph: int,
+    salience: Salience,
+    exclude: set[int],
+    replying: bool,
+) -> int | None:
+    """`Daisy's mamma`: Mrs. of Daisy's surname when the book has her, else someone of the
+    noun's gender who is not Daisy."""
+    index = salience.index
+    owner = index.lookup(owner_name)
+    title = RELATION_TITLE.get(noun)
+    if owner is not None and title and owner in index.surname:
+        found = index.lookup(f"{title}. {index.surname[owner]}")
+        if found is not None and found != owner and found not in exclude:
+            return found
+    banned = exclude | ({owner} if owner is not None else set())
+    return salience.pick(pos, paragraph, PERSON_NOUNS.get(noun, "U"), banned, replying)
 
 
 _TITLE_FORMS = {"doctor": ("Dr", "Doctor"), "professor": ("Professor", "Prof")}

@@ -81,11 +81,11 @@ _SPEECH_NOUN = (
     r"address|salutation|cry|whisper|speech|answers|replies|remarks|saying|voice)"
 )
 _POSSESSED = re.compile(
-    rf"{_LEAD}(?P<verb>was|were|came)\s+(?:(?P<mention>{_NAME})['’]s?\b|"
+    rf"{_LEAD}(?P<verb>was|were|came)\s+(?:(?P<mention>{_NAME})(?:['’]s?|\s+s)\b|"
     rf"(?P<poss>his|her|my)\s+(?:[a-z]+\s+){{0,2}}{_SPEECH_NOUN}\b)"
 )
 _POSSESSED_BEFORE = re.compile(
-    rf"(?:(?P<mention>{_NAME})['’]s?|(?P<poss>\b(?:his|her|my|His|Her|My)))\s+"
+    rf"(?:(?P<mention>{_NAME})(?:['’]s?|\s+s\b)|(?P<poss>\b(?:his|her|my|His|Her|My)))\s+"
     rf"(?:[a-z]+\s+){{0,2}}(?P<verb>{_SPEECH_NOUN}|[a-z]+ing)\b(?:\s+(?:was|were))?[^.!?\"“”]{{0,40}}$"
 )
 _BY = re.compile(
@@ -196,6 +196,9 @@ def _shape(raw: str, after_verb: bool = False) -> tuple[str, str] | None:
     return None
 
 
+_OWNED = re.compile(r"(?:['’]s|\s+s)\s+(?P<noun>[a-z]+)\b")
+
+
 def _make(
     m: re.Match[str], offset: int, speech: bool, tail: str = "", after_verb: bool = False
 ) -> Tag | None:
@@ -203,6 +206,10 @@ def _make(
     if shaped is None:
         return None
     kind, mention = shaped
+    owned = _OWNED.match(tail) if after_verb and kind == "name" else None
+    if owned and owned["noun"] in PERSON_NOUNS:
+        # `answered Daisy's mamma`: not Daisy but someone of hers (resolve.py)
+        kind, mention = "nominal", f"{mention}'s {owned['noun']}"
     to = _TO.match(tail)
     addressee = _shape(to["to"]) if to else None
     words = mention.split()
