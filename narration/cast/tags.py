@@ -122,7 +122,9 @@ def is_speech_verb(verb: str, following: str = "") -> bool:
     if verb not in SPEECH_VERBS and verb not in SPEECH_PARTICLE:
         return False  # ("put" and "broke" speak only with their particle: "put in")
     particle = SPEECH_PARTICLE.get(verb)
-    if verb in ("went", "put", "broke") and particle:
+    if verb == "broke":
+        return re.match(r"(?:in|off|out)\b", following.lstrip()) is not None
+    if verb in ("went", "put") and particle:
         return following.lstrip().startswith(particle)
     return True
 
