@@ -66,6 +66,10 @@ SPEECH_VERBS = words(
     acknowledged affirmed announced apologised apologized asserted bellowed boasted commanded
     complained conceded ejaculated hazarded interjected proclaimed proposed reiterated snorted
     volunteered
+    admonished advised assured barked blurted blustered cackled chided chirped coaxed crowed
+    demurred expostulated gushed hollered insinuated jeered lisped piped purred questioned quoth
+    rasped rippled scoffed scolded shrilled simpered snarled sputtered squealed taunted trilled
+    whined vociferated
     """
 )
 # Two-word verbs ("went on") are matched by their first word plus this particle.
