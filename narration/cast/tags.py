@@ -88,6 +88,11 @@ _POSSESSED_BEFORE = re.compile(
     rf"(?:(?P<mention>{_NAME})(?:['’]s?|\s+s\b)|(?P<poss>\b(?:his|her|my|His|Her|My)))\s+"
     rf"(?:[a-z]+\s+){{0,2}}(?P<verb>{_SPEECH_NOUN}|[a-z]+ing)\b(?:\s+(?:was|were))?[^.!?\"“”]{{0,40}}$"
 )
+# `"...," Archer heard Lawrence Lefferts say`: the one heard speaks, not the hearer.
+_HEARD = re.compile(
+    rf"{_LEAD}(?:{_TITLED}{_CAP_RUN}|he|she|I|they|we)\s+(?:heard|overheard)\s+"
+    rf"(?P<mention>{_NAME}|{_NOMINAL})\s+(?P<verb>[a-z]+)"
+)
 _BY = re.compile(
     rf"\b(?P<verb>said|uttered|spoken|answered|replied|added|asked|observed|whispered|cried|"
     rf"exclaimed|returned|remarked|burst|broke|came|escaped)\s+(?:forth\s+)?(?:by|from)\s+"
@@ -251,6 +256,11 @@ def tag_after(text: str, start: int, end: int) -> Tag | None:
     possessed = _possessive(_POSSESSED.match(segment), start)
     if possessed:
         return possessed
+    heard = _HEARD.match(segment)
+    if heard and is_speech_verb(heard["verb"]):
+        tag = _make(heard, start, True, segment[heard.end() :])
+        if tag:
+            return tag
     by = _BY.search(segment)
     if by and by.start() < 80:
         tag = _make(by, start, True)
