@@ -255,6 +255,86 @@ def test_line_counts_and_no_quotes() -> None:
     assert attribute("") == []
 
 
+def test_given_name_that_is_a_common_word_and_miss_surname() -> None:
+    text = (
+        "May Welland sat with her mother. Mrs. Welland was knitting, and Newland Archer "
+        "came in. May Welland smiled at him.\n\n"
+        '"You are late," May said.\n\n'
+        '"I am sorry," said Archer.\n\n'
+        '"Never mind," said May, laughing. Miss Welland was never cross for long.\n\n'
+        "Archer may stay, he thought, if nobody minds; he may well stay."
+    )
+    cast = discover_characters(text)
+    may = next(c for c in cast if "May Welland" in c.all_names)
+    assert "Miss Welland" in may.all_names
+    assert speakers(text) == [may.name, "Archer", may.name]
+
+
+def test_monsieur_abbreviated_is_a_title() -> None:
+    text = (
+        "M. Riviere came in with his hat. Archer rose.\n\n"
+        '"I have a message," M. Riviere said.\n\n'
+        '"From whom?" asked Archer.\n\n'
+        '"From the Count," said M. Riviere.'
+    )
+    names = [c.name for c in discover_characters(text)]
+    assert "M. Riviere" in names
+    assert speakers(text) == ["M. Riviere", "Archer", "M. Riviere"]
+
+
+def test_old_and_young_mr_emerson_are_two_men() -> None:
+    text = (
+        "Old Mr. Emerson and his son George Emerson sat at the table. George was silent; "
+        "young Mr. Emerson never spoke much, and old Mr. Emerson talked for both. "
+        "Mr. Emerson laughed. George Emerson frowned, and George looked away.\n\n"
+        '"We have a view," said Mr. Emerson.\n\n'
+        '"Father!" said George.'
+    )
+    cast = discover_characters(text)
+    george = next(c for c in cast if "George Emerson" in c.all_names)
+    assert "Mr. Emerson" not in george.all_names
+    assert speakers(text)[0] != george.name
+
+
+def test_epithet_answering_a_name_is_that_character() -> None:
+    text = (
+        "Basil Hallward stood at his easel. Lord Henry lay on the divan. Basil was "
+        "painting and Lord Henry was smoking.\n\n"
+        '"You must exhibit it, Basil," said Lord Henry.\n\n'
+        '"I shall not," answered the painter.\n\n'
+        '"Why not, Basil?" said Lord Henry.\n\n'
+        '"Because I have put too much of myself into it," said the painter.\n\n'
+        '"You are too modest, Basil," said Lord Henry.\n\n'
+        '"I know my own mind," said the painter.'
+    )
+    assert speakers(text) == ["Lord Henry", "Basil", "Lord Henry", "Basil", "Lord Henry", "Basil"]
+
+
+def test_a_name_owning_a_relation_is_not_the_speaker() -> None:
+    text = (
+        "Winterbourne met Daisy Miller and Mrs. Miller at the hotel. He liked Daisy Miller, "
+        "and Mrs. Miller was tired.\n\n"
+        '"Shall we go to the castle?" asked Winterbourne.\n\n'
+        '"I guess we shall," answered Daisy s mamma.\n\n'
+        "Daisy laughed.\n\n"
+        '"Oh, do let us go," said Daisy.'
+    )
+    assert speakers(text) == ["Winterbourne", "Mrs. Miller", "Daisy"]
+
+
+def test_the_one_heard_speaks_and_manner_is_not_a_description() -> None:
+    text = (
+        "Archer and Lawrence Lefferts stood on the lawn with Beaufort.\n\n"
+        '"What a shot," Archer heard Lawrence Lefferts say.\n\n'
+        '"Not bad," said Beaufort in a low voice.\n\n'
+        '"It will do," said the old man in a whisper.'
+    )
+    quotes = attribute(text)
+    assert [q.speaker for q in quotes][:2] == ["Lawrence Lefferts", "Beaufort"]
+    assert quotes[2].method != "described"
+    assert quotes[2].speaker != "the old man in a whisper"
+
+
 def _benchmark():  # noqa: ANN202 - the benchmark module, loaded from its path
     spec = importlib.util.spec_from_file_location(
         "attribution_bench", ROOT / "benchmarks" / "attribution.py"

@@ -241,6 +241,9 @@ def _attribute_locally(ctx: Context, turn: Turn, prev_end: int, next_start: int)
             turn.method = "explicit" if tag.kind == "name" else "anaphoric"
             if tag.described:
                 turn.method = "described"  # `said a lady in the group`: a stranger
+            owner = tag.mention.split("'s ")[0] if tag.kind == "nominal" else ""
+            if owner != tag.mention and ctx.index.lookup(owner) is not None:
+                turn.not_speaker.add(ctx.index.lookup(owner))  # `Daisy's mamma`
             spoken_to = ctx.index.lookup(tag.addressee) if tag.addressee else None
             if spoken_to is not None and spoken_to != speaker:
                 turn.vocatives.add(spoken_to)  # `turning to Mr. Knightley`: he answers next

@@ -206,6 +206,7 @@ def candidates(ctx: Context, turns: list[Turn], i: int) -> dict[int, list[float]
     if turn.speaker is not None:
         pool.add(turn.speaker)
     pool -= turn.vocatives  # a quotation never belongs to the person it addresses
+    pool -= turn.not_speaker
     prominence = ctx.salience.prior
     spoken_to = {
         d: addressed_gender(near[d].quotation.text)

@@ -34,6 +34,7 @@ class Turn:
     break_before: bool = False
     gender: str = "U"  # from a pronoun tag that named no one ("she said"): M / F / U
     confidence: float | None = None  # probability from rerank.py, when it re-decided
+    not_speaker: set[int] = field(default_factory=set)  # "Daisy's mamma" is not Daisy
 
 
 @dataclass
