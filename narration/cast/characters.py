@@ -103,7 +103,7 @@ def _accepted(mentions: list[NameMention], text: str) -> list[NameMention]:
         sample = group[0]
         if _is_plural_family(sample.words, singulars):
             continue
-        if sample.title or (sample.the and sample.words[0] in TITLES):
+        if sample.title or (sample.words[0] in TITLES and any(m.the for m in group)):
             keep_keys.add(key)
             continue
         if sample.words[0] in GIVEN_NOT_NAMES:
