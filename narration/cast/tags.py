@@ -38,10 +38,12 @@ _NAME_AFTER_VERB = (
 _PRONOUN = r"(?:he|she|I|it|they|we|He|She|It|They|We)"
 _DETERMINER = r"(?:the|his|her|my|their|our|its|this|that|your|a|an|one|The|His|Her|My|Their|One)"
 _NOMINAL = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD})){{1,4}}"
-_MENTION = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL}|{_NAME})"
+# `young Thorley hazarded`, `old Jolyon said`: an epithet before a name is part of it.
+_AGED = rf"(?:young|old|little)\s+(?!(?:{_NOT_NAME})\b){_CAP_RUN}"
+_MENTION = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL}|{_AGED}|{_NAME})"
 # After a verb a description may run longer: `said the man with the black beard`.
 _NOMINAL_LONG = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD})){{1,6}}"
-_MENTION_AFTER_VERB = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL_LONG}|{_NAME_AFTER_VERB})"
+_MENTION_AFTER_VERB = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL_LONG}|{_AGED}|{_NAME_AFTER_VERB})"
 _ADVERB = (
     r"(?:[a-z]+ly|then|now|again|at\s+last|at\s+length|once\s+more|presently|too|also|"
     r"still|aloud|soon|however|thus|at\s+once)"
