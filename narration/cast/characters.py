@@ -3,14 +3,18 @@
 Rules, all read from the text itself (nothing is tuned to a particular book):
 - A name is a run of capitalised words, maybe titled (Mr., Lady, Colonel) or led by
   "the" (the Hatter). Untitled words count only if they also appear mid-sentence and are
-  rarely written in lower case (so "However" and "May" drop out).
+  rarely written in lower case (so "However" drops out, and "May" but for the rule below).
 - Places drop out: names mostly after at/in/to/from, never titled, never in a speech tag.
 - Aliases merge only where the text links them: "Miss Elizabeth Bennet" links "Elizabeth",
   "Miss Elizabeth" and "Elizabeth Bennet"; a bare surname joins the one man titled with it
   ("Darcy" -> "Mr. Darcy"); a "Mr."/"Sir" full name joins its short form ("Sir William Lucas"
   -> "Sir William"); "the White Rabbit" joins "the Rabbit"; a short first name that begins
   a longer one of the same person joins it ("Eliza" -> "Elizabeth"). "Miss Bennet" never
-  joins "Miss Elizabeth Bennet": by convention it names the eldest sister.
+  joins "Miss Elizabeth Bennet": by convention it names the eldest sister; but "Miss
+  Welland" joins "May Welland" when she is the one unmarried woman of that surname.
+  "old Mr. Emerson" says two men share a surname: no full name absorbs the bare "Mr.".
+- A given name that is also a common word ("May", "Will") is a name where the text shows
+  it: in a full name ("May Welland") and beside speech verbs ("May said").
 - Gender comes from titles (strong), from the pronoun that follows a name used as a
   sentence subject (weak, by majority), else from given names and professional titles
   (given_names.py).
