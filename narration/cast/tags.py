@@ -19,6 +19,7 @@ from narration.cast.lexicon import (
     SPEECH_PARTICLE,
     SPEECH_VERBS,
     TITLE_ALT,
+    TITLES,
 )
 
 # "May" and "Will" may be names ("May said"): attribute.py keeps one only if the cast has it.
@@ -37,12 +38,12 @@ _NAME_AFTER_VERB = (
 )
 _PRONOUN = r"(?:he|she|I|it|they|we|He|She|It|They|We)"
 _DETERMINER = r"(?:the|his|her|my|their|our|its|this|that|your|a|an|one|The|His|Her|My|Their|One)"
-_NOMINAL = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD})){{1,4}}"
+_NOMINAL = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD}\.?)){{1,4}}"
 # `young Thorley hazarded`, `old Jolyon said`: an epithet before a name is part of it.
 _AGED = rf"(?:young|old|little)\s+(?!(?:{_NOT_NAME})\b){_CAP_RUN}"
 _MENTION = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL}|{_AGED}|{_NAME})"
 # After a verb a description may run longer: `said the man with the black beard`.
-_NOMINAL_LONG = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD})){{1,6}}"
+_NOMINAL_LONG = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD}\.?)){{1,6}}"
 _MENTION_AFTER_VERB = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL_LONG}|{_AGED}|{_NAME_AFTER_VERB})"
 _ADVERB = (
     r"(?:[a-z]+ly|then|now|again|at\s+last|at\s+length|once\s+more|presently|too|also|"
@@ -189,7 +190,9 @@ def _shape(raw: str, after_verb: bool = False) -> tuple[str, str] | None:
             j = i
             while j + 1 < len(words) and words[j + 1][:1].isupper():
                 j += 1
-            return "name", " ".join(words[: j + 1])
+            if i > 1 and word.rstrip(".") in TITLES and j > i:
+                return "name", " ".join(words[i : j + 1]).rstrip(".")  # `the gentle Mrs. Thorpe`
+            return "name", " ".join(words[: j + 1]).rstrip(".")
         if word.lower() in PERSON_NOUNS:
             return "nominal", " ".join(words[: i + 1])
     if after_verb and words[0].lower() == "the" and len(words) >= 2:
