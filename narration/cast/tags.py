@@ -91,6 +91,11 @@ _POSSESSED_BEFORE = re.compile(
     rf"(?:(?P<mention>{_NAME})(?:['’]s?|\s+s\b)|(?P<poss>\b(?:his|her|my|His|Her|My)))\s+"
     rf"(?:[a-z]+\s+){{0,2}}(?P<verb>{_SPEECH_NOUN}|[a-z]+ing)\b(?:\s+(?:was|were))?[^.!?\"“”]{{0,40}}$"
 )
+# `"..." It was Poirot who spoke.`
+_CLEFT = re.compile(
+    rf"{_LEAD}(?:It|it)\s+was\s+(?P<mention>{_NAME}|{_NOMINAL}|{_PRONOUN})\s+who\s+"
+    rf"(?:{_ADVERB}\s+)?(?P<verb>[a-z]+)"
+)
 # `"...," Archer heard Lawrence Lefferts say`: the one heard speaks, not the hearer.
 _HEARD = re.compile(
     rf"{_LEAD}(?:{_TITLED}{_CAP_RUN}|he|she|I|they|we)\s+(?:heard|overheard)\s+"
@@ -261,6 +266,11 @@ def tag_after(text: str, start: int, end: int) -> Tag | None:
     possessed = _possessive(_POSSESSED.match(segment), start)
     if possessed:
         return possessed
+    cleft = _CLEFT.match(segment)
+    if cleft and is_speech_verb(cleft["verb"], segment[cleft.end("verb") :]):
+        tag = _make(cleft, start, True, segment[cleft.end() :])
+        if tag:
+            return tag
     heard = _HEARD.match(segment)
     if heard and is_speech_verb(heard["verb"]):
         tag = _make(heard, start, True, segment[heard.end() :])
