@@ -368,8 +368,19 @@ def tag_before(text: str, start: int, end: int) -> Tag | None:
     if not verbs:
         return None
     verb = verbs[-1]
-    subjects = [s for s in _subjects(sentence) if s.end("mention") <= verb.start()]
+    found = _subjects(sentence)
+    subjects = [s for s in found if s.end("mention") <= verb.start()]
     relative = _relative_subject(sentence, offset, verb)
+    swallowed = next(
+        (s for s in found if s.start("mention") < verb.start() < s.end("mention")), None
+    )
+    if swallowed is not None and (not subjects or subjects[-1].start() < swallowed.start()):
+        # `the Dodo suddenly called out`: a greedy mention swallowed the verb
+        tag = _subject_then_verb(
+            sentence[swallowed.start("mention") :], offset + swallowed.start("mention")
+        )
+        if tag:
+            return tag
     for sub in reversed(subjects):
         if relative and relative.start > offset + sub.start("mention"):
             return relative  # `seized by her faithful Isabella, who ... exclaimed,`
