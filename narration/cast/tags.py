@@ -384,6 +384,8 @@ def tag_before(text: str, start: int, end: int) -> Tag | None:
     for sub in reversed(subjects):
         if relative and relative.start > offset + sub.start("mention"):
             return relative  # `seized by her faithful Isabella, who ... exclaimed,`
+        if relative and relative.start < offset + sub.start("mention"):
+            continue  # `the Mouse, who seemed to be a person of authority, called out`
         tag = _make(sub, offset, True, sentence[sub.end() :])
         if tag:
             return tag
