@@ -69,7 +69,7 @@ SPEECH_VERBS = words(
     admonished advised assured barked blurted blustered cackled chided chirped coaxed crowed
     demurred expostulated gushed hollered insinuated jeered lisped piped purred questioned quoth
     rasped rippled scoffed scolded shrilled simpered snarled sputtered squealed taunted trilled
-    whined vociferated greeted hailed accosted
+    whined vociferated greeted hailed accosted exploded enunciated quavered begged addressed
     """
 )
 # Two-word verbs ("went on") are matched by their first word plus this particle.
