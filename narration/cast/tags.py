@@ -40,7 +40,7 @@ _PRONOUN = r"(?:he|she|I|it|they|we|He|She|It|They|We)"
 _DETERMINER = r"(?:the|his|her|my|their|our|its|this|that|your|a|an|one|The|His|Her|My|Their|One)"
 _NOMINAL = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD}\.?)){{1,4}}"
 # `young Thorley hazarded`, `old Jolyon said`: an epithet before a name is part of it.
-_AGED = rf"(?:young|old|little)\s+(?!(?:{_NOT_NAME})\b){_CAP_RUN}"
+_AGED = rf"(?:young|old|little)\s+(?:(?:{TITLE_ALT})\.?\s+)?(?!(?:{_NOT_NAME})\b){_CAP_RUN}"
 _MENTION = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL}|{_AGED}|{_NAME})"
 # After a verb a description may run longer: `said the man with the black beard`.
 _NOMINAL_LONG = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD}\.?)){{1,6}}"
@@ -90,6 +90,11 @@ _POSSESSED = re.compile(
 _POSSESSED_BEFORE = re.compile(
     rf"(?:(?P<mention>{_NAME})(?:['’]s?|\s+s\b)|(?P<poss>\b(?:his|her|my|His|Her|My)))\s+"
     rf"(?:[a-z]+\s+){{0,2}}(?P<verb>{_SPEECH_NOUN}|[a-z]+ing)\b(?:\s+(?:was|were))?[^.!?\"“”]{{0,40}}$"
+)
+# `"..." exclaimed the voice of old Mr. Emerson`: the owner of the voice speaks.
+_VOICE_OF = re.compile(
+    rf"{_LEAD}(?:{_ADVERB},?\s+)?(?P<verb>[a-z]+)\s+(?:the|a)\s+(?:[a-z]+\s+){{0,2}}voice\s+of\s+"
+    rf"(?P<mention>{_AGED}|{_NAME})"
 )
 # `"..." It was Poirot who spoke.`
 _CLEFT = re.compile(
@@ -266,6 +271,11 @@ def tag_after(text: str, start: int, end: int) -> Tag | None:
     possessed = _possessive(_POSSESSED.match(segment), start)
     if possessed:
         return possessed
+    voice = _VOICE_OF.match(segment)
+    if voice and is_speech_verb(voice["verb"], segment[voice.end("verb") :]):
+        tag = _make(voice, start, True, segment[voice.end() :])
+        if tag:
+            return tag
     cleft = _CLEFT.match(segment)
     if cleft and is_speech_verb(cleft["verb"], segment[cleft.end("verb") :]):
         tag = _make(cleft, start, True, segment[cleft.end() :])
