@@ -37,8 +37,9 @@ _NAME_AFTER_VERB = (
     rf"{_TITLED}(?!(?:The|His|Her|My|Their|Our|Its|He|She|It|I|They|We|You)\b){_CAP_RUN}"
 )
 _PRONOUN = r"(?:he|she|I|it|they|we|He|She|It|They|We)"
+_FUNCTION_WORD = r"(?:as|and|or|but|when|while|till|until|whereupon|though|if|because|since)"
 _DETERMINER = r"(?:the|his|her|my|their|our|its|this|that|your|a|an|one|The|His|Her|My|Their|One)"
-_NOMINAL = rf"{_DETERMINER}(?:\s+(?:[a-z][a-z-]*|{_CAP_WORD}\.?)){{1,4}}"
+_NOMINAL = rf"{_DETERMINER}(?:\s+(?:(?!{_FUNCTION_WORD}\b)[a-z][a-z-]*|{_CAP_WORD}\.?)){{1,4}}"
 # `young Thorley hazarded`, `old Jolyon said`: an epithet before a name is part of it.
 _AGED = rf"(?:young|old|little)\s+(?:(?:{TITLE_ALT})\.?\s+)?(?!(?:{_NOT_NAME})\b){_CAP_RUN}"
 _MENTION = rf"(?P<mention>{_PRONOUN}\b|{_NOMINAL}|{_AGED}|{_NAME})"
