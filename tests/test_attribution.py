@@ -368,15 +368,15 @@ def test_pdnc_detection_confidence_and_floors(pdnc_results: tuple[Any, dict]) ->
         assert r["seconds"] < 20, name
     assert macro["confident_accuracy"] >= bench.TARGETS["confident_accuracy"]
     if len(novels) >= 14:  # the floors are for the whole development set
-        assert macro["accuracy"] >= 0.805
-        assert macro["accuracy_explicit"] >= 0.952
-        assert macro["min_accuracy"] >= 0.715
+        assert macro["accuracy"] >= 0.81
+        assert macro["accuracy_explicit"] >= 0.955
+        assert macro["min_accuracy"] >= 0.72
 
 
 @pytest.mark.slow
 def test_pdnc_issue_14_macro_targets(pdnc_results: tuple[Any, dict]) -> None:
     """Issue 14's acceptance, reached on the fourteen: macro accuracy >= 95% explicit and
-    >= 80% overall, no novel below 70% (today 95.5%, 81.0%, 72.0%)."""
+    >= 80% overall, no novel below 70% (today 95.8%, 81.1%, 72.5%)."""
     bench, results = pdnc_results
     macro = results["macro"]
     assert macro["accuracy_explicit"] >= bench.TARGETS["accuracy_explicit"]
