@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from narration.errors import NarrationError, OutOfSpace, is_out_of_space
+from narration.heap import bound_heap
 from narration.outputs import BOOK, default_formats, format_names, steps
 
 console = Console(stderr=True)
@@ -75,6 +76,7 @@ def app() -> None:
     plan.parquet (every segment's text, speaker, voice and duration) and a .cache folder of
     rendered segments, so a killed job resumes where it stopped.
     """
+    bound_heap()  # before the run's threads make malloc arenas of their own (narration.heap)
 
 
 def _option_value(text: str) -> Any:
