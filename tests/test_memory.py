@@ -101,35 +101,3 @@ def test_synthetic_book_is_long_distinct_prose(tmp_path: Path) -> None:
     # past Pride and Prejudice's 12.6 estimated hours: the next corpus book, not a repeat
     texts = [" ".join(b.text for b in c.blocks) for c in book.chapters]
     assert len(set(texts)) == len(texts)
-
-
-_PIPER_AFTER_A_LONG_SENTENCE = """
-import psutil
-from narration.engines.base import SynthesisItem
-from narration.engines.piper_engine import PiperEngine
-from narration.heap import bound_heap
-bound_heap()  # as in a render worker
-engine = PiperEngine()
-engine.load()
-voice = engine.default_voice()
-long = ("It is a truth universally acknowledged, that a single man in possession of a good "
-        "fortune, must be in want of a wife; and however little known the feelings or views "
-        "of such a man may be on his first entering a neighbourhood, this truth is so well "
-        "fixed in the minds of the surrounding families, that he is considered as the rightful "
-        "property of some one or other of their daughters.")
-engine.synthesize([SynthesisItem(long, voice)])
-engine.synthesize([SynthesisItem("Mr. Bennet replied that he had not.", voice)])
-print(psutil.Process().memory_info().rss / 2**20)
-"""
-
-
-def test_a_piper_worker_gives_back_a_long_sentences_memory() -> None:
-    """A 380-character sentence needs ~0.4 GB of tensors; a worker must not keep them."""
-    out = subprocess.run(
-        [sys.executable, "-c", _PIPER_AFTER_A_LONG_SENTENCE],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rss_mib = float(out.stdout.strip().splitlines()[-1])
-    assert rss_mib < 320, f"a Piper worker holds {rss_mib:.0f} MiB after a long sentence"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.metadata import version
@@ -49,17 +48,6 @@ def _model_digest(model_path: str) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()[:12]
-
-
-def _session_from_file(onnxruntime: Any, model: bytes, options: Any) -> Any:
-    """onnxruntime keeps 60 MB more of a model it was handed as bytes than of one it read from
-    a file (143 vs 83 MB for the joe voice): the rewritten model goes through a temp file."""
-    with tempfile.TemporaryDirectory(prefix="narration-piper-") as folder:
-        path = Path(folder) / "voice.onnx"
-        path.write_bytes(model)
-        return onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
 
 
 class PiperEngine(Engine):
@@ -120,16 +108,11 @@ class PiperEngine(Engine):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
-        # A sentence's tensors grow with its length (about 30 MB per second of speech). The
-        # arena would keep the longest sentence's high-water mark for the whole run, growing in
-        # powers of two (0.5 -> 1.06 GB over 400 sentences); without it they go back to the C
-        # heap, which narration.heap bounds, and a worker stays near 0.3 GB between sentences.
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
         config = json.loads(Path(f"{self.model_path}.json").read_text(encoding="utf-8"))
         model, noise_inputs = seeded_model(self.model_path.read_bytes())
-        session = _session_from_file(onnxruntime, model, options)
-        del model
+        session = onnxruntime.InferenceSession(
+            model, sess_options=options, providers=["CPUExecutionProvider"]
+        )
         # A voice without RandomNormalLike nodes is deterministic as it is.
         self._noise = SeededSession(session, noise_inputs) if noise_inputs else None
         self._voice = PiperVoice(

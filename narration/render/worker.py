@@ -50,10 +50,8 @@ def _one_by_one(
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     from narration.engines.registry import create_engine
-    from narration.heap import bound_heap
     from narration.store import SegmentStore
 
-    bound_heap()  # an engine's per-batch buffers go back to the system (narration.heap)
     try:
         engine = create_engine(spec.engine, **spec.options)
         engine.load()
