@@ -49,8 +49,11 @@ def _grown_mib(mode: str) -> float:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
 def test_bound_heap_returns_what_threads_freed() -> None:
     assert bound_heap()
-    grown = _grown_mib("bound")
-    assert grown < 40, f"the process kept {grown:.0f} MiB after its threads freed everything"
+    # medians of three: where the small survivors land varies from run to run
+    bound = sorted(_grown_mib("bound") for _ in range(3))[1]
+    default = sorted(_grown_mib("default") for _ in range(3))[1]
+    assert bound < 60, f"the process kept {bound:.0f} MiB after its threads freed everything"
+    assert bound < default / 2, f"kept {bound:.0f} MiB bound, {default:.0f} MiB at the defaults"
 
 
 def _benchmark() -> object:
