@@ -59,13 +59,16 @@ def _kind(process: psutil.Process, root_pid: int) -> str:
 
 
 class TreeSampler(threading.Thread):
-    """Samples the tree under `root_pid` every `interval_s` until stopped."""
+    """Samples the tree under `root_pid` every `interval_s` until stopped; rendered audio is
+    read from the journal of the book folder the CLI makes under `out` (its name is the CLI's
+    to choose, so it is looked for until it appears)."""
 
-    def __init__(self, root_pid: int, journal: Path, interval_s: float = 1.0) -> None:
+    def __init__(self, root_pid: int, out: Path, interval_s: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.root_pid, self.journal, self.interval_s = root_pid, journal, interval_s
+        self.root_pid, self.out, self.interval_s = root_pid, out, interval_s
         self.samples: list[dict] = []
         self._halt = threading.Event()
+        self._journal: Path | None = None
         self._journal_offset, self._audio_s = 0, 0.0
 
     def stop(self) -> None:
@@ -74,8 +77,12 @@ class TreeSampler(threading.Thread):
 
     def _rendered_audio_s(self) -> float:
         """Seconds of speech journalled so far (read incrementally: the journal only grows)."""
+        if self._journal is None:
+            self._journal = next(self.out.glob("*/.cache/segments/rendered.jsonl"), None)
+            if self._journal is None:
+                return self._audio_s
         try:
-            with self.journal.open("rb") as handle:
+            with self._journal.open("rb") as handle:
                 handle.seek(self._journal_offset)
                 chunk = handle.read()
         except OSError:
@@ -198,22 +205,18 @@ def _round(value: float | None) -> float | None:
 
 def run(book: Path, out: Path, extra: list[str]) -> tuple[dict, list[dict]]:
     command = [sys.executable, "-m", "narration", str(book), "--out", str(out), *extra]
-    started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    journal_glob = out  # the book folder's name is the CLI's to choose: find the journal
-    sampler = TreeSampler(process.pid, Path("/nonexistent"))
-    sampler.start()
-    while process.poll() is None:
-        if not sampler.journal.exists():
-            found = next(journal_glob.glob("*/.cache/segments/rendered.jsonl"), None)
-            if found is not None:
-                sampler.journal = found
-        time.sleep(1.0)
-    wall = time.monotonic() - started
-    sampler.stop()
-    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if process.returncode:
-        print(error.strip()[-2000:], file=sys.stderr)
+    # stderr to a file, not a pipe: an hours-long run's progress would fill a pipe nobody reads
+    with tempfile.TemporaryFile() as log:
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        sampler = TreeSampler(process.pid, out)
+        sampler.start()
+        process.wait()
+        wall = time.monotonic() - started
+        sampler.stop()
+        if process.returncode:
+            log.seek(0)
+            print(log.read().decode(errors="replace").strip()[-2000:], file=sys.stderr)
     return summarise(sampler.samples, wall, process.returncode), sampler.samples
 
 
