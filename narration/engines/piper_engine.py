@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.metadata import version
@@ -24,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from narration.engines.base import Engine, SynthesisItem
+from narration.engines.piper_decoder import ChunkedSession, split_decoder
 from narration.engines.piper_noise import SeededSession, seeded_model
 from narration.errors import EngineError
 from narration.model import Voice
@@ -50,6 +52,22 @@ def _model_digest(model_path: str) -> str:
     return digest.hexdigest()[:12]
 
 
+def _open_sessions(graphs: dict[str, bytes], options: Any) -> dict[str, Any]:
+    """An onnxruntime session for each graph, loaded from a temporary file: from a file a
+    worker keeps 45 MB less than from bytes."""
+    import onnxruntime
+
+    sessions = {}
+    with tempfile.TemporaryDirectory(prefix="narration-piper-") as folder:
+        for name, graph in graphs.items():
+            path = Path(folder) / f"{name}.onnx"
+            path.write_bytes(graph)
+            sessions[name] = onnxruntime.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+    return sessions
+
+
 class PiperEngine(Engine):
     name: ClassVar[str] = "piper"
     sample_rate: ClassVar[int] = 22050
@@ -63,8 +81,16 @@ class PiperEngine(Engine):
     max_retakes: ClassVar[int] = 0
     repeatable: ClassVar[bool] = True  # seeded noise (piper_noise)
 
-    def __init__(self, model_path: str | None = None, threads: int = 1, **options: Any) -> None:
+    def __init__(
+        self,
+        model_path: str | None = None,
+        threads: int = 1,
+        decoder_windows: bool = True,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
+        # The decoder run in windows (piper_decoder): flat memory, the same samples.
+        self.decoder_windows = decoder_windows
         self.model_path = Path(model_path) if model_path else _bundled_model_path()
         if not self.model_path.is_file():
             raise EngineError(f"{self.model_path}: Piper voice model not found")
@@ -108,10 +134,19 @@ class PiperEngine(Engine):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # A memory pattern is planned and kept for every input shape met: a worker grew by
+        # 70 MB over 800 sentences with them, stayed flat without, at the same speed.
+        options.enable_mem_pattern = False
         config = json.loads(Path(f"{self.model_path}.json").read_text(encoding="utf-8"))
         model, noise_inputs = seeded_model(self.model_path.read_bytes())
-        session = onnxruntime.InferenceSession(
-            model, sess_options=options, providers=["CPUExecutionProvider"]
+        split = split_decoder(model) if self.decoder_windows else None
+        graphs = {"voice": model} if split is None else {"front": split.front, "dec": split.decoder}
+        del model
+        sessions = _open_sessions(graphs, options)
+        session = (
+            sessions["voice"]
+            if split is None
+            else ChunkedSession(sessions["front"], sessions["dec"], split)
         )
         # A voice without RandomNormalLike nodes is deterministic as it is.
         self._noise = SeededSession(session, noise_inputs) if noise_inputs else None

@@ -17,23 +17,31 @@ and in the rare case that falls short the call is run again with exactly the fra
 Time-major noise makes that rerun equal to a first run with the right size: the first T rows
 of a generator's stream do not depend on how many rows were asked for.
 
-The rewrite reads and writes the model with protobuf (a dependency of onnxruntime), through a
-message schema declaring only the ONNX fields it touches (field numbers as in onnx.proto);
-every other field is carried through as it was, as protobuf keeps unknown fields.
+The rewrite reads and writes the model as protobuf records (narration.engines.onnx_records).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 import numpy as np
 
-_INT64 = 7  # TensorProto.DataType
-_FLOAT = 1
-_ATTR_INT, _ATTR_INTS = 2, 7  # AttributeProto.AttributeType
+from narration.engines.onnx_records import (
+    ATTR_INT,
+    ATTR_INTS,
+    FLOAT,
+    GRAPH_NODE,
+    INT64,
+    MODEL_GRAPH,
+    messages,
+    opset,
+    record,
+    records,
+    with_graph,
+)
+
 _MIN_OPSET = 11  # Pad and Slice with their bounds as inputs
 # Frames per phoneme id above this are rare; an underestimate only costs a rerun.
 _FRAMES_PER_ID = 4.0
@@ -47,75 +55,6 @@ _CONSTANTS = {
     "noise_axis2": [2],
     "noise_axis3": [3],
 }
-_SCHEMA: dict[str, list[tuple[str, int, str, str]]] = {
-    # message: (field, number, label, type: a scalar name or a message name)
-    "OpSet": [("domain", 1, "optional", "string"), ("version", 2, "optional", "int64")],
-    "Graph": [
-        ("node", 1, "repeated", "Node"),
-        # Kept as bytes (the same wire form as a message): the weights are not parsed at all.
-        ("initializer", 5, "repeated", "bytes"),
-        ("input", 11, "repeated", "ValueInfo"),
-        ("output", 12, "repeated", "ValueInfo"),
-    ],
-    "Node": [
-        ("input", 1, "repeated", "string"),
-        ("output", 2, "repeated", "string"),
-        ("name", 3, "optional", "string"),
-        ("op_type", 4, "optional", "string"),
-        ("attribute", 5, "repeated", "Attribute"),
-        ("domain", 7, "optional", "string"),
-    ],
-    "Attribute": [
-        ("name", 1, "optional", "string"),
-        ("i", 3, "optional", "int64"),
-        ("ints", 8, "repeated", "int64"),
-        ("type", 20, "optional", "int32"),
-    ],
-    "Tensor": [
-        ("dims", 1, "repeated", "int64"),
-        ("data_type", 2, "optional", "int32"),
-        ("int64_data", 7, "repeated", "int64"),
-        ("name", 8, "optional", "string"),
-    ],
-    "ValueInfo": [("name", 1, "optional", "string"), ("type", 2, "optional", "Type")],
-    "Type": [("tensor_type", 1, "optional", "TensorType")],
-    "TensorType": [("elem_type", 1, "optional", "int32"), ("shape", 2, "optional", "Shape")],
-    "Shape": [("dim", 1, "repeated", "Dim")],
-    "Dim": [("dim_value", 1, "optional", "int64"), ("dim_param", 2, "optional", "string")],
-}
-
-
-@cache
-def _messages() -> dict[str, Any]:
-    """Message classes for the schema above, in a private descriptor pool (no clash with the
-    `onnx` package's own, where that is installed)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-    field = descriptor_pb2.FieldDescriptorProto
-    scalars = {
-        "string": field.TYPE_STRING,
-        "bytes": field.TYPE_BYTES,
-        "int64": field.TYPE_INT64,
-        "int32": field.TYPE_INT32,
-    }
-    labels = {"optional": field.LABEL_OPTIONAL, "repeated": field.LABEL_REPEATED}
-    package = "narration_onnx_subset"
-    proto = descriptor_pb2.FileDescriptorProto(name=f"{package}.proto", package=package)
-    for message, fields in _SCHEMA.items():
-        described = proto.message_type.add(name=message)
-        for name, number, label, kind in fields:
-            declared = described.field.add(name=name, number=number, label=labels[label])
-            if kind in scalars:
-                declared.type = scalars[kind]
-            else:
-                declared.type = field.TYPE_MESSAGE
-                declared.type_name = f".{package}.{kind}"
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(proto)
-    return {
-        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}"))
-        for name in _SCHEMA
-    }
 
 
 def seeded_model(model_bytes: bytes) -> tuple[bytes, int]:
@@ -127,89 +66,33 @@ def seeded_model(model_bytes: bytes) -> tuple[bytes, int]:
     except the ones replaced, the new inputs, outputs and constants go in as one more graph
     record (protobuf appends repeated fields met again), and the 60 MB of weights are copied
     once instead of being parsed and serialised (0.4 s less per worker)."""
-    classes = _messages()
-    model = _records(model_bytes, 0, len(model_bytes))
-    opsets = [classes["OpSet"].FromString(model_bytes[a:b]) for f, _, a, b in model if f == 8]
-    opset = max((o.version for o in opsets if o.domain in ("", "ai.onnx")), default=0)
-    graphs = [record for record in model if record[0] == 7]
-    if opset < _MIN_OPSET or len(graphs) != 1:
+    classes = messages()
+    model = records(model_bytes, 0, len(model_bytes))
+    graphs = [r for r in model if r[0] == MODEL_GRAPH]
+    if opset(model_bytes, model) < _MIN_OPSET or len(graphs) != 1:
         return model_bytes, 0
     _, graph_start, payload_start, graph_end = graphs[0]
     added = classes["Graph"]()  # inputs, outputs and constants of the replacements
     pieces: list[bytes | memoryview] = []
     view, count = memoryview(model_bytes), 0  # slices of a memoryview copy nothing
-    for field, start, payload, end in _records(model_bytes, payload_start, graph_end):
-        if field == 1 and model_bytes.find(b"RandomNormalLike", payload, end) >= 0:
+    for field, start, payload, end in records(model_bytes, payload_start, graph_end):
+        if field == GRAPH_NODE and model_bytes.find(b"RandomNormalLike", payload, end) >= 0:
             node = classes["Node"].FromString(model_bytes[payload:end])
             if node.op_type == "RandomNormalLike" and not node.domain:
                 # in its node's place, so the nodes stay in topological order
                 for made in _noise_nodes(classes, added, count, node.input[0], node.output[0]):
-                    pieces.append(_record(1, made.SerializeToString()))
+                    pieces.append(record(GRAPH_NODE, made.SerializeToString()))
                 count += 1
                 continue
         pieces.append(view[start:end])
     if not count:
         return model_bytes, 0
     for name, values in _CONSTANTS.items():
-        tensor = classes["Tensor"](name=name, dims=[len(values)], data_type=_INT64)
+        tensor = classes["Tensor"](name=name, dims=[len(values)], data_type=INT64)
         tensor.int64_data.extend(values)
         added.initializer.append(tensor.SerializeToString())
     pieces.append(added.SerializeToString())
-    # One join, one copy of the weights: the graph record's header needs only its length.
-    header = _encode_varint(7 << 3 | 2) + _encode_varint(sum(len(p) for p in pieces))
-    return b"".join([view[:graph_start], header, *pieces, view[graph_end:]]), count
-
-
-def _records(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """The protobuf records of data[start:end]: (field number, record start, payload start,
-    record end), read from their wire types alone."""
-    records = []
-    position = start
-    while position < end:
-        key, cursor = _varint(data, position)
-        kind = key & 7
-        if kind == 0:
-            _, cursor = _varint(data, cursor)
-            payload = cursor
-        elif kind == 1:
-            payload, cursor = cursor, cursor + 8
-        elif kind == 2:
-            length, payload = _varint(data, cursor)
-            cursor = payload + length
-        elif kind == 5:
-            payload, cursor = cursor, cursor + 4
-        else:
-            raise ValueError(f"unexpected protobuf wire type {kind} at byte {position}")
-        records.append((key >> 3, position, payload, cursor))
-        position = cursor
-    if position != end:
-        raise ValueError("protobuf record overruns its message")
-    return records
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _record(field: int, payload: bytes) -> bytes:
-    """A length-delimited record (wire type 2): an embedded message."""
-    return _encode_varint(field << 3 | 2) + _encode_varint(len(payload)) + payload
+    return with_graph(view, graph_start, graph_end, pieces), count
 
 
 def _noise_nodes(classes: dict[str, Any], graph: Any, index: int, like: str, out: str) -> list:
@@ -217,11 +100,11 @@ def _noise_nodes(classes: dict[str, Any], graph: Any, index: int, like: str, out
     sliced to exactly that shape; the wanted shape is output as noise_i_shape."""
     source, shape = f"noise_{index}", f"noise_{index}_shape"
     tensor = graph.input.add(name=source).type.tensor_type
-    tensor.elem_type = _FLOAT
+    tensor.elem_type = FLOAT
     for dim in ("1", f"noise_{index}_frames", f"noise_{index}_channels"):
         tensor.shape.dim.add(**({"dim_value": 1} if dim == "1" else {"dim_param": dim}))
     wanted = graph.output.add(name=shape).type.tensor_type
-    wanted.elem_type = _INT64
+    wanted.elem_type = INT64
     wanted.shape.dim.add(dim_value=3)
     p = f"/narration_noise_{index}/"
     node = classes["Node"]
@@ -230,9 +113,9 @@ def _noise_nodes(classes: dict[str, Any], graph: Any, index: int, like: str, out
         made = node(op_type=op_type, input=inputs, output=[output], name=p + output)
         for name, value in attributes.items():
             if isinstance(value, int):
-                made.attribute.add(name=name, i=value, type=_ATTR_INT)
+                made.attribute.add(name=name, i=value, type=ATTR_INT)
             else:
-                made.attribute.add(name=name, ints=value, type=_ATTR_INTS)
+                made.attribute.add(name=name, ints=value, type=ATTR_INTS)
         return made
 
     return [
