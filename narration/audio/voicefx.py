@@ -30,8 +30,6 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-import parselmouth
-from parselmouth.praat import call
 
 # Valid range of each effect. Outside these the result is not speech any more (or Praat
 # refuses), so a typo in cast.toml is caught at read time instead of mid-book.
@@ -112,6 +110,10 @@ def apply_voice_effects(
         # Too short for pitch analysis (a breath, a click): pad with silence, trim after.
         padded = np.concatenate([padded, np.zeros(min_len - padded.size)])
 
+    # Imported here: Praat costs a process 70 MB, and only the render workers change voices.
+    import parselmouth
+    from parselmouth.praat import call
+
     sound = parselmouth.Sound(padded, sampling_frequency=float(sample_rate))
     # Praat's resynthesis draws random numbers: seeded from the clip and the effects, the same
     # segment gets the same samples on every run, in any worker (repeatable audio).
@@ -154,6 +156,8 @@ def median_f0_hz(
         raise ValueError(f"median_f0_hz needs mono audio, got shape {samples.shape}")
     if samples.size < 3.0 / floor_hz * sample_rate:
         return math.nan
+    import parselmouth
+
     sound = parselmouth.Sound(samples, sampling_frequency=float(sample_rate))
     pitch = sound.to_pitch(pitch_floor=floor_hz, pitch_ceiling=ceiling_hz)
     f0 = pitch.selected_array["frequency"]
