@@ -1,7 +1,9 @@
 """Raw Piper vs the whole pipeline (EPUB -> M4B), side by side in one run, on the same text.
 
 raw:      the planned sentences synthesised by bare Piper in N processes x 1 onnxruntime thread
-          (model load excluded, nothing written): the ceiling for this machine.
+          (model load excluded, nothing written), its graph run whole as Piper runs it (the
+          pipeline's workers decode in windows, narration.engines.piper_decoder, so the ratio
+          includes what the windows cost): the ceiling for this machine.
 pipeline: `narrate BOOK` as a user runs it, fresh output folder: reading, planning, Prefect
           (ephemeral server start included), rendering, mastering, AAC encoding, chapters.
 
@@ -40,7 +42,7 @@ def _load() -> None:
     global _VOICE
     from narration.engines.piper_engine import PiperEngine
 
-    _VOICE = PiperEngine(threads=1)
+    _VOICE = PiperEngine(threads=1, decoder_windows=False)
     _VOICE.load()
 
 

@@ -5,6 +5,9 @@ can be named with the `model_path` option. Measured on a 2-core machine: 2 proce
 onnxruntime thread is the fastest layout (about 26x real time), so each worker builds its own
 single-threaded session instead of `PiperVoice.load`'s default thread pool.
 
+Flat memory: the voice's decoder runs in windows of about 3 s (narration.engines.piper_decoder),
+so a worker needs the same memory after a 20-second sentence as after a 3-second one.
+
 Repeatable: the voice's noise is drawn by narration.engines.piper_noise from a generator seeded
 by the segment's seed and text, not inside the ONNX graph, so the same text, voice and seed give
 the same samples whatever the worker rendered before.
