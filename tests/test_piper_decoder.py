@@ -12,7 +12,7 @@ import pytest
 
 from narration.engines.base import SynthesisItem
 from narration.engines.onnx_records import GRAPH_NODE, MODEL_GRAPH, messages, record, records
-from narration.engines.piper_decoder import ChunkedSession, split_decoder
+from narration.engines.piper_decoder import WindowedSession, split_decoder
 from narration.engines.piper_engine import PiperEngine
 from narration.engines.piper_noise import seeded_model
 
@@ -71,7 +71,7 @@ def test_windows_give_the_whole_graph_samples(windowed):
     expected = _speak(whole, LONG)
     runs = []
     session = windowed._noise.session
-    assert isinstance(session, ChunkedSession)
+    assert isinstance(session, WindowedSession)
     decoder_run = session.decoder.run
     session.decoder.run = lambda names, feed: runs.append(feed) or decoder_run(names, feed)
     try:

@@ -151,7 +151,7 @@ def _float_value_info(classes: dict[str, Any], name: str) -> Any:
     return info
 
 
-class ChunkedSession:
+class WindowedSession:
     """Stands in for a voice's onnxruntime session (`run`, `get_inputs`, `get_outputs`, as
     piper and SeededSession call them): runs the front, then the decoder window by window."""
 

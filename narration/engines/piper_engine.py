@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from narration.engines.base import Engine, SynthesisItem
-from narration.engines.piper_decoder import ChunkedSession, split_decoder
+from narration.engines.piper_decoder import WindowedSession, split_decoder
 from narration.engines.piper_noise import SeededSession, seeded_model
 from narration.errors import EngineError
 from narration.model import Voice
@@ -143,13 +143,17 @@ class PiperEngine(Engine):
         config = json.loads(Path(f"{self.model_path}.json").read_text(encoding="utf-8"))
         model, noise_inputs = seeded_model(self.model_path.read_bytes())
         split = split_decoder(model) if self.decoder_windows else None
-        graphs = {"voice": model} if split is None else {"front": split.front, "dec": split.decoder}
+        graphs = (
+            {"voice": model}
+            if split is None
+            else {"front": split.front, "decoder": split.decoder}
+        )
         del model
         sessions = _open_sessions(graphs, options)
         session = (
             sessions["voice"]
             if split is None
-            else ChunkedSession(sessions["front"], sessions["dec"], split)
+            else WindowedSession(sessions["front"], sessions["decoder"], split)
         )
         # A voice without RandomNormalLike nodes is deterministic as it is.
         self._noise = SeededSession(session, noise_inputs) if noise_inputs else None
