@@ -144,9 +144,7 @@ class PiperEngine(Engine):
         model, noise_inputs = seeded_model(self.model_path.read_bytes())
         split = split_decoder(model) if self.decoder_windows else None
         graphs = (
-            {"voice": model}
-            if split is None
-            else {"front": split.front, "decoder": split.decoder}
+            {"voice": model} if split is None else {"front": split.front, "decoder": split.decoder}
         )
         del model
         sessions = _open_sessions(graphs, options)
