@@ -197,31 +197,57 @@ def build_plan(
 
 
 _PASSAGE_ENDS = (Pause.PARAGRAPH, Pause.SECTION)
+# A passage is held in memory about four times over while it is mastered and streamed, so one
+# that runs on without a paragraph end (a letter, a text file with no blank lines) is cut at
+# sentence ends once it passes this many targets: memory does not grow with a paragraph.
+_LONGEST_PASSAGE_TARGETS = 2.0
 
 
 def passages(segments: list[Segment], target_chars: int) -> list[list[Segment]]:
-    """A chapter's segments in passages of about `target_chars` of spoken text each, cut only
+    """A chapter's segments in passages of about `target_chars` of spoken text each, cut
     after a paragraph or a section, as even in length as those cuts allow.
 
     Mastering levels each passage on its own as soon as its segments are rendered, so the
     end of a job waits only for its last passage. The chapter is cut into
     round(length / target) passages, each ending at the first paragraph end past its share;
-    a chapter without such an end, or shorter than 1.5 targets, is one passage. No passage
-    is cut off shorter than a quarter of the target (a long last paragraph would leave a
-    sentence or two to be levelled on their own): it stays with the one before.
+    a chapter shorter than 1.5 targets is one passage. No passage is cut off shorter than a
+    quarter of the target (a long last paragraph would leave a sentence or two to be levelled
+    on their own): it stays with the one before. A passage longer than two targets (no
+    paragraph end to cut at) is cut the same way at sentence ends. `target_chars` 0: the
+    chapter is one passage.
     """
-    total = sum(len(s.spoken_text) for s in segments)
-    count = round(total / target_chars) if target_chars > 0 else 1
+    if target_chars <= 0:
+        return [list(segments)] if segments else []
+    out: list[list[Segment]] = []
+    for passage in _even_cuts(segments, target_chars, _PASSAGE_ENDS):
+        if _chars(passage) > _LONGEST_PASSAGE_TARGETS * target_chars:
+            out.extend(_even_cuts(passage, target_chars, tuple(Pause)))
+        else:
+            out.append(passage)
+    return out
+
+
+def _chars(segments: list[Segment]) -> int:
+    return sum(len(s.spoken_text) for s in segments)
+
+
+def _even_cuts(
+    segments: list[Segment], target_chars: int, ends: tuple[Pause, ...]
+) -> list[list[Segment]]:
+    """`segments` in round(length / target) runs, each cut after the first of `ends` past its
+    share (see passages)."""
+    total = _chars(segments)
+    count = round(total / target_chars)
     if count < 2:
         return [list(segments)] if segments else []
     out: list[list[Segment]] = [[]]
-    done = 0  # spoken characters in the passages before the current one, and in it
+    done = 0  # spoken characters in the runs before the current one, and in it
     for i, segment in enumerate(segments):
         out[-1].append(segment)
         done += len(segment.spoken_text)
         share = total * len(out) / count
         rest = total - done
-        cut = done >= share and segment.pause_after in _PASSAGE_ENDS and rest >= target_chars / 4
+        cut = done >= share and segment.pause_after in ends and rest >= target_chars / 4
         if cut and i + 1 < len(segments):
             if len(out) == count - 1:
                 out.append(list(segments[i + 1 :]))

@@ -42,7 +42,7 @@ def test_passages_cut_only_at_paragraph_ends_into_even_shares():
     ("chars", "pauses", "target", "expected"),
     [
         (100, [Pause.PARAGRAPH] * 14, 1000, 1),  # under 1.5 targets: one passage
-        (100, [Pause.SENTENCE] * 40, 1000, 1),  # no paragraph end to cut at
+        (100, [Pause.SENTENCE] * 19, 1000, 1),  # no paragraph end, under two targets
         (100, [Pause.PARAGRAPH] * 40, 0, 1),  # passages off
         (100, [], 1000, 0),  # nothing to say
         # a paragraph end past the first share, but only 200 characters left after it
@@ -53,6 +53,19 @@ def test_chapters_that_stay_one_passage(chars, pauses, target, expected):
     segments = [_segment(i, chars, pause) for i, pause in enumerate(pauses)]
     cut = passages(segments, target)
     assert len(cut) == expected and [s for p in cut for s in p] == segments
+
+
+def test_a_paragraph_longer_than_two_targets_is_cut_at_sentence_ends():
+    # a letter of 4,000 characters without a paragraph end, between two short paragraphs:
+    # mastering holds a passage's audio several times over, so it must not be one passage
+    pauses = [Pause.PARAGRAPH] * 3 + [Pause.SENTENCE] * 39 + [Pause.PARAGRAPH] * 4
+    segments = [_segment(i, 100, pause) for i, pause in enumerate(pauses)]
+    cut = passages(segments, 1000)
+    assert [s for p in cut for s in p] == segments
+    sizes = [sum(len(s.spoken_text) for s in p) for p in cut]
+    assert max(sizes) <= 2000 and len(cut) >= 3
+    # paragraph ends are still where a passage ends wherever one falls near the share
+    assert cut[-1][-1].pause_after == Pause.PARAGRAPH
 
 
 def _pieces(count: int, seed: int) -> list[tuple[np.ndarray, Pause]]:

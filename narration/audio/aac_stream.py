@@ -3,11 +3,11 @@
 Encoding the whole book after the last chapter is mastered leaves one core busy and the other
 idle at the end of every job (10 s for 18 minutes of audio with the twoloop coder). Instead, one
 ffmpeg encoder is started with the job and fed each mastered chapter, in book order, as soon as
-it exists. Its tee muxer writes the AAC frames twice: into an MP4 file (later remuxed, without
-re-encoding, into the chaptered, tagged M4B) and as ADTS into a pipe to a second ffmpeg that
-decodes them back to PCM for a StreamingMeter (loudness and true peak), so the encoded audio is
-verified without a second pass either. (ffmpeg's own ebur128 true peak costs 6x the decode:
-it resamples everything to 192 kHz; our meter oversamples only near the limit.)
+it exists. Its tee muxer writes the AAC frames twice: into a fragmented MP4 file (later remuxed,
+without re-encoding, into the chaptered, tagged M4B) and as ADTS into a pipe to a second ffmpeg
+that decodes them back to PCM for a StreamingMeter (loudness and true peak), so the encoded
+audio is verified without a second pass either. (ffmpeg's own ebur128 true peak costs 6x the
+decode: it resamples everything to 192 kHz; our meter oversamples only near the limit.)
 
 A chapter comes as its mastered passages (`add_passage`, samples in memory) and then as its
 finished file (`add`); a chapter from the cache comes as its file alone. They may come in any
@@ -39,6 +39,11 @@ _HOLD_FRAMES = 1 << 23
 # ffmpeg's AAC encoder delays its output by one frame; ADTS has no edit list to say so, so
 # the meter drops it itself and measures the same samples a player of the M4B plays.
 _AAC_PRIMING = 1024
+# The MP4 is written in fragments of this long (microseconds): a plain MP4 muxer keeps an index
+# entry per AAC frame in memory until the file ends, 4.6 MB per hour of audio for the whole
+# book; fragmented, it keeps one fragment's. A fragmented MP4 has no edit list for the priming
+# either: the remux drops it (StreamedAac.ffmpeg_input).
+_FRAGMENT_US = 60_000_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,12 @@ class StreamedAac:
     integrated_lufs: float
     true_peak_dbtp: float
     true_peak_is_bound: bool = False  # the meter's floor: the real peak is at most this
+    priming_s: float = 0.0  # the encoder's delay at the start, which no edit list drops yet
+
+    def ffmpeg_input(self) -> list[str]:
+        """ffmpeg's arguments to read the encoded audio from: its timestamps shifted back by
+        the priming, which a remuxed MP4's edit list then drops (as a one-pass encode's does)."""
+        return ["-itsoffset", f"{-self.priming_s:.9f}", "-i", str(self.path)]
 
     def levels(self) -> dict[str, float | bool]:
         """The encoded book's measured levels, as build.json records them."""
@@ -91,7 +102,8 @@ class AacStream:
         # flush_packets=0: the pipes carry 32 KB writes, not one per AAC frame (~400 bytes)
         # or decoded frame (4 KB); per-frame writes woke the reader for each one, 1.7 s of
         # CPU (mostly the kernel's) per 83 minutes of audio. Only the decoder lags, by a block.
-        tee = f"[f=mp4]{self.path.name}|[f=adts:flush_packets=0]pipe:1"
+        fragments = f"movflags=+empty_moov+default_base_moof:frag_duration={_FRAGMENT_US}"
+        tee = f"[f=mp4:{fragments}]{self.path.name}|[f=adts:flush_packets=0]pipe:1"
         self._encoder = popen_ffmpeg(
             ["-y", *pcm_in, "-map", "0:a", *aac_args(bitrate, coder), "-flags", "+global_header",
              "-f", "tee", tee],
@@ -249,6 +261,7 @@ class AacStream:
             integrated_lufs=self._levels.integrated_lufs(),
             true_peak_dbtp=peak,
             true_peak_is_bound=peak <= self._floor_dbtp + 1e-3,
+            priming_s=_AAC_PRIMING / self.sample_rate,
         )
         return self.result
 

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the algorithm changes in a way that changes output for the same settings: it is
 # part of the fingerprint, so cached masters are redone.
-_ALGORITHM_VERSION = 2  # 2: room tone is a tiled loop
+_ALGORITHM_VERSION = 3  # 2: room tone is a tiled loop; 3: long paragraphs cut (plan.passages)
 
 _QUIET_FLOOR_LUFS = -55.0  # quieter than this is room tone or silence: never boost it
 _LOUDNESS_STEP_TOL_LU = 0.05  # iterate until this close; the promise is settings.tolerance

@@ -15,6 +15,7 @@ Pure numpy/scipy on mono float32; nothing loops over samples in Python.
 from __future__ import annotations
 
 import os
+from array import array
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -308,7 +309,8 @@ class StreamingMeter:
         self.frames = 0
         self._sos = _k_weighting_sos(sample_rate)
         self._zi = np.zeros((self._sos.shape[0], 2), dtype=np.float32)
-        self._hop_sums: list[float] = []
+        # 8 bytes per 100 ms hop (a list of floats took 32): 2.9 MB for 10 hours of audio
+        self._hop_sums = array("d")
         self._hop_fill = 0.0  # energy of the hop being filled
         self._hop_edge = self._hop_end(0)  # sample index where the current hop ends
         self._pending = np.zeros(0, dtype=np.float32)  # not yet a whole true-peak block
@@ -372,7 +374,7 @@ class StreamingMeter:
         """BS.1770 gated loudness of everything fed; -inf for silence or under 400 ms."""
         # the hop being filled counts too: like integrated_lufs, the last block may run past
         # the end of the audio (and is divided by the full block length all the same)
-        hops = np.array([*self._hop_sums, self._hop_fill])
+        hops = np.append(np.frombuffer(self._hop_sums, dtype=np.float64), self._hop_fill)
         if len(hops) < 4:
             return float("-inf")
         blocks = int(np.round((self.frames / self.sample_rate - _BLOCK_S) / (_BLOCK_S * 0.25))) + 1

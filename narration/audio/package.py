@@ -269,7 +269,7 @@ def m4b_from_stream(
         return None
     with tempfile.TemporaryDirectory(prefix="narration-m4b-") as work:
         _encode_mp4(
-            ["-i", str(streamed.path)], marks, _ffmpeg_tags(tags), cover, cover_mime,
+            streamed.ffmpeg_input(), marks, _ffmpeg_tags(tags), cover, cover_mime,
             ["-c:a", "copy"], Path(out_path), audiobook=True, folder=Path(work),
             max_true_peak_dbtp=None,
         )  # fmt: skip
