@@ -30,6 +30,27 @@ def run_narrate(*args: str, timeout: float = 900, env: dict | None = None):
     )
 
 
+def server_json(method: str, url: str, json: object = None, patience_s: float = 30) -> object:
+    """One call to the Prefect API, its JSON body. A loaded CI machine can make the server's
+    SQLite answer 5xx ("database is locked") or time out for a moment; those are retried, and
+    any other failure is reported with the server's own words."""
+    import httpx
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            response = httpx.request(method, url, json=json, timeout=10)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        else:
+            if response.status_code < 500 or time.monotonic() > deadline:
+                said = f"{response.status_code} {response.text}"
+                assert response.is_success, f"{method} {url}: {said}"
+                return response.json()
+        time.sleep(1)
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():
@@ -64,8 +85,9 @@ def prefect_server(tmp_path):
             str(port),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        # Kept in the test's folder: a failing API call is explained by the server's own log.
+        stdout=(tmp_path / "prefect-server.log").open("wb"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     api = f"http://127.0.0.1:{port}/api"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, narrate_command, run_narrate
+from conftest import REPO, narrate_command, run_narrate, server_json
 
 from flows.library import inbox_books, window_end
 
@@ -221,11 +221,9 @@ def test_narrate_serve_runs_the_scan_it_schedules(prefect_server, tmp_path):
             time.sleep(1)
         deployment = found.json()
         assert deployment["schedules"][0]["schedule"]["cron"] == "30 3 * * *"
-        run = httpx.post(
-            f"{api}/deployments/{deployment['id']}/create_flow_run", json={}, timeout=10
-        ).json()
+        run = server_json("POST", f"{api}/deployments/{deployment['id']}/create_flow_run", {})
         while True:
-            state = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=10).json()["state_type"]
+            state = server_json("GET", f"{api}/flow_runs/{run['id']}")["state_type"]
             if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
                 break
             assert time.monotonic() < deadline + 240, "the served run did not finish"
