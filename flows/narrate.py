@@ -25,6 +25,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from flows.progress import BookProgress
@@ -64,6 +65,13 @@ class _Session:
     stream: AacStream | None = None
     failures: dict[str, str] = field(default_factory=dict)  # segment key -> why
 
+
+# Chapter tasks running at once in this process. Prefect's default thread pool has no bound: one
+# thread per chapter, each alive (stack, malloc arena, frames) for the whole run (73 threads in
+# the CLI on Pride and Prejudice, more on a longer book). Chapters render in book order, so a
+# later chapter's task would only wait; a few running ahead keep mastering busy. No deadlock:
+# a chapter's task waits on segments and hands passages to the encoder, never on another task.
+CHAPTERS_AT_ONCE = 4
 
 _sessions: dict[str, _Session] = {}
 _sessions_lock = threading.Lock()
@@ -151,7 +159,11 @@ def package_book(job_file: str, chapter_files: list[str]) -> list[str]:
     return [str(p) for p in outputs]
 
 
-@flow(name="narrate-book", log_prints=True)
+@flow(
+    name="narrate-book",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=CHAPTERS_AT_ONCE),
+)
 def narrate_book(
     book: str,
     settings: dict[str, Any] | None = None,

@@ -134,7 +134,8 @@ class DeviceEngine(Engine):
 
 
 class PoolEngine(DeviceEngine):
-    """The same tones from CPU worker processes (a second engine to route to)."""
+    """The same tones from CPU worker processes (a second engine to route to). Option
+    delay_s: seconds each call takes (a slow engine)."""
 
     name: ClassVar[str] = "fake-pool"
     sample_rate: ClassVar[int] = 22050
@@ -145,6 +146,7 @@ class PoolEngine(DeviceEngine):
 
     def synthesize(self, items: Sequence[SynthesisItem]) -> list[np.ndarray]:
         self._log(event="batch", size=len(items), thread=threading.get_ident())
+        time.sleep(float(self.options.get("delay_s", 0)))
         return [tone(i.text, i.seed, rate=self.sample_rate) for i in items]
 
 

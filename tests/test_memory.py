@@ -104,3 +104,47 @@ def test_synthetic_book_is_long_distinct_prose(tmp_path: Path) -> None:
     # past Pride and Prejudice's 12.6 estimated hours: the next corpus book, not a repeat
     texts = [" ".join(b.text for b in c.blocks) for c in book.chapters]
     assert len(set(texts)) == len(texts)
+
+
+@pytest.mark.slow
+def test_a_long_book_runs_its_chapters_in_a_few_threads(tmp_path: Path) -> None:
+    """Prefect's default task runner starts one thread per submitted chapter, each alive until
+    the run ends; the book flow's runner is bounded, so a 40-chapter book runs in the threads
+    of a short one (and finishes: later chapters wait for a thread, never for each other)."""
+    import os
+    import time
+
+    import psutil
+    from conftest import narrate_command
+
+    chapters = 40
+    book = tmp_path / "long.md"
+    book.write_text(
+        "# Long\n\n"
+        + "".join(f"## Part {n}\n\nPart {n} has one sentence.\n\n" for n in range(chapters)),
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "tests"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    command = [*narrate_command(), str(book), "--out", str(tmp_path / "out")]
+    # a slow engine: every chapter's task is waiting for its sentence while the rest are submitted
+    engine = "render_engines:PoolEngine"
+    command += ["--engine", engine, "-O", f"{engine}.delay_s=0.2", "--no-cast"]
+    cli = subprocess.Popen(command, env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    most = 0
+    deadline = time.monotonic() + 600
+    while cli.poll() is None and time.monotonic() < deadline:
+        try:
+            most = max(most, psutil.Process(cli.pid).num_threads())
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    _, stderr = cli.communicate(timeout=60)
+    assert cli.returncode == 0, stderr
+    assert (tmp_path / "out" / "long" / "long.m4b").is_file()
+    # ~14 threads bounded (main, Prefect's client, engine pool feeders, the encoders' pipes and
+    # the chapters' few); unbounded, 35-45 here: a thread for each chapter waiting its turn
+    assert 0 < most <= 24, f"the CLI ran {most} threads for {chapters} chapters"
