@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
+from conftest import narrate_command
 
 from narration.heap import bound_heap
 
@@ -111,12 +115,6 @@ def test_a_long_book_runs_its_chapters_in_a_few_threads(tmp_path: Path) -> None:
     """Prefect's default task runner starts one thread per submitted chapter, each alive until
     the run ends; the book flow's runner is bounded, so a 40-chapter book runs in the threads
     of a short one (and finishes: later chapters wait for a thread, never for each other)."""
-    import os
-    import time
-
-    import psutil
-    from conftest import narrate_command
-
     chapters = 40
     book = tmp_path / "long.md"
     book.write_text(
