@@ -145,7 +145,7 @@ def test_the_nightly_scan_skips_finished_books_and_respects_its_window(tmp_path)
         "    clock = itertools.chain([start], itertools.repeat(late))\n"
         "    library._now = lambda: next(clock)\n"
         "settings = {'out_root': sys.argv[2], 'cast': False}\n"
-        "states = [[r['book'].rsplit('/', 1)[1], r['state']] for r in "
+        "states = [[r['book'].rsplit('/', 1)[1], r['state'], r.get('error')] for r in "
         "library.narrate_library(sys.argv[1], settings, stop_after='07:00')]\n"
         "open(sys.argv[4], 'w').write(json.dumps(states))\n"
     )
@@ -154,14 +154,21 @@ def test_the_nightly_scan_skips_finished_books_and_respects_its_window(tmp_path)
         # Output to files, not pipes: a grandchild (Prefect's own temporary server, on its
         # way out) holding a pipe open would keep the test waiting after the script is done.
         states, log = tmp_path / "states.json", tmp_path / "night.log"
+        # Each night's temporary server has a database of its own: no other test's server, nor
+        # the last night's on its way out, can hold a lock on it.
+        home = tmp_path / f"prefect-{len(list(tmp_path.glob('prefect-*')))}"
         with log.open("wb") as sink:
             done = subprocess.run(
                 [sys.executable, str(script), str(inbox), str(out), clock, str(states)],
                 stdout=sink, stderr=subprocess.STDOUT, timeout=600,
-                env={**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR"},
+                env={**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR", "PREFECT_HOME": str(home)},
             )  # fmt: skip
         assert done.returncode == 0, log.read_text()[-3000:]
-        return dict(json.loads(states.read_text()))
+        rows = json.loads(states.read_text())
+        # a failed book's own words, so a failure here says why, not only that
+        errors = {name: error for name, state, error in rows if state == "failed"}
+        assert not errors, f"{errors}\n{log.read_text()[-3000:]}"
+        return {name: state for name, state, _ in rows}
 
     assert night() == {"one.md": "done", "two.md": "done"}
     assert night() == {"one.md": "up to date", "two.md": "up to date"}
