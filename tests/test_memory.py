@@ -43,9 +43,10 @@ print((rss() - before) / 2**20)
 """
 
 
-def _grown_mib(mode: str) -> float:
+def _grown_mib(script: str, *args: str) -> float:
+    """What a fresh process running `script` kept, in MiB (the script prints it)."""
     out = subprocess.run(
-        [sys.executable, "-c", _CHURN, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
     )
     return float(out.stdout.strip())
 
@@ -54,8 +55,8 @@ def _grown_mib(mode: str) -> float:
 def test_bound_heap_returns_what_threads_freed() -> None:
     assert bound_heap()
     # medians of three: where the small survivors land varies from run to run
-    bound = sorted(_grown_mib("bound") for _ in range(3))[1]
-    default = sorted(_grown_mib("default") for _ in range(3))[1]
+    bound = sorted(_grown_mib(_CHURN, "bound") for _ in range(3))[1]
+    default = sorted(_grown_mib(_CHURN, "default") for _ in range(3))[1]
     assert bound < 60, f"the process kept {bound:.0f} MiB after its threads freed everything"
     assert bound < default / 2, f"kept {bound:.0f} MiB bound, {default:.0f} MiB at the defaults"
 
@@ -82,10 +83,7 @@ print((rss() - before) / 2**20)
 def test_passage_buffers_go_back_to_the_system_when_freed() -> None:
     """Passage-sized buffers are mapped on their own, so small objects made between them do
     not pin their memory (a 256 MiB mmap threshold kept ~150 MiB here)."""
-    out = subprocess.run(
-        [sys.executable, "-c", _PASSAGES], capture_output=True, text=True, check=True
-    )
-    assert float(out.stdout.strip()) < 40
+    assert _grown_mib(_PASSAGES) < 40
 
 
 def _benchmark() -> object:

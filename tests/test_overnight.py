@@ -4,6 +4,7 @@ as separate processes sharing one book's chapters, the nightly scan, and `narrat
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import signal
@@ -150,13 +151,15 @@ def test_the_nightly_scan_skips_finished_books_and_respects_its_window(tmp_path)
         "open(sys.argv[4], 'w').write(json.dumps(states))\n"
     )
 
+    nights = itertools.count()
+
     def night(clock: str = "") -> dict[str, str]:
         # Output to files, not pipes: a grandchild (Prefect's own temporary server, on its
         # way out) holding a pipe open would keep the test waiting after the script is done.
         states, log = tmp_path / "states.json", tmp_path / "night.log"
         # Each night's temporary server has a database of its own: no other test's server, nor
         # the last night's on its way out, can hold a lock on it.
-        home = tmp_path / f"prefect-{len(list(tmp_path.glob('prefect-*')))}"
+        home = tmp_path / f"prefect-{next(nights)}"
         with log.open("wb") as sink:
             done = subprocess.run(
                 [sys.executable, str(script), str(inbox), str(out), clock, str(states)],
