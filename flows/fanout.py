@@ -17,6 +17,7 @@ from prefect.deployments import run_deployment
 from flows.narrate import Outcome, package_book, record_chapter
 from flows.progress import BookProgress
 from narration import pipeline
+from narration.chapter_audio import chapter_audio_path
 from narration.jobstate import FAILED, chapter_record_path, read_chapter_record
 
 _POLL_S = 1.0
@@ -29,7 +30,7 @@ def render_on_pool(job: pipeline.Job, job_file: str, chapter_deployment: str) ->
     outcome = Outcome()
     runs = {}
     for position, chapter in enumerate(job.plan.chapters):
-        mastered = pipeline.chapter_audio_path(job, chapter)
+        mastered = chapter_audio_path(job, chapter)
         if job.fetch(mastered):
             outcome.chapter_files[position] = str(mastered)
             continue
@@ -49,7 +50,7 @@ def render_on_pool(job: pipeline.Job, job_file: str, chapter_deployment: str) ->
                     continue
                 del runs[run_id]
                 chapter = job.plan.chapters[position]
-                mastered = pipeline.chapter_audio_path(job, chapter)
+                mastered = chapter_audio_path(job, chapter)
                 if state.is_completed() and job.fetch(mastered):
                     outcome.chapter_files[position] = str(mastered)
                     progress.chapter_done(chapter, mastered)

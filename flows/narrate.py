@@ -32,6 +32,7 @@ from flows.progress import BookProgress
 from flows.retries import device_slot, worth_retrying
 from narration import pipeline
 from narration.audio.aac_stream import AacStream
+from narration.chapter_audio import master_chapter_audio
 from narration.errors import ChaptersFailed, OutOfSpace, SegmentsFailed, is_out_of_space
 from narration.job_settings import open_renderer, resolve_settings
 from narration.jobfile import load_job, save_job
@@ -119,9 +120,7 @@ def narrate_chapter(job_file: str, position: int) -> str:
     chapter = job.plan.chapters[position]
     encode = None if stream is None else partial(stream.add_passage, position)
     try:
-        path = pipeline.master_chapter_audio(
-            job, chapter, render=session.renderer.render, on_passage=encode
-        )
+        path = master_chapter_audio(job, chapter, render=session.renderer.render, on_passage=encode)
     except SegmentsFailed as exc:
         session.failures.update(exc.failures)
         raise

@@ -181,6 +181,13 @@ class OutRoot(click.ParamType):
         return text
 
 
+def out_option(help: str) -> Any:
+    """`--out/-o`, the output root, as every command that writes or reads books takes it."""
+    return click.option(
+        "--out", "-o", type=OutRoot(), default="output", show_default=True, help=help
+    )
+
+
 _book_options = [
     click.option(
         "--chapters",
@@ -201,14 +208,9 @@ _book_options = [
         is_flag=True,
         help="Also read Project Gutenberg's header, licence and transcriber's notes.",
     ),
-    click.option(
-        "--out",
-        "-o",
-        type=OutRoot(),
-        default="output",
-        show_default=True,
-        help="Output root, a folder or an fsspec URL (s3://bucket/books); a book's files go "
-        "to OUT/<book name>/.",
+    out_option(
+        "Output root, a folder or an fsspec URL (s3://bucket/books); a book's files go to "
+        "OUT/<book name>/."
     ),
 ]
 
@@ -342,6 +344,7 @@ def narrate_job(book: Path, job_settings: Any, routing_note: str = "") -> None:
     server = _start_server() if first_run and not os.environ.get("PREFECT_API_URL") else None
     try:
         from narration import pipeline  # scipy, ebooklib...: imported while the workers load
+        from narration.tags import used_engines
 
         job = pipeline.prepare_job(book, job_settings)
         _check_chapter_range(job, settings["chapters"])
@@ -356,7 +359,7 @@ def narrate_job(book: Path, job_settings: Any, routing_note: str = "") -> None:
         _warn_about_space(job)
         for defect in job.book.defects:  # read past; listed again in build.json's report
             console.print(f"[yellow]warning:[/] {escape(f'{book}: {defect}')}", highlight=False)
-        for engine in pipeline.used_engines(job):
+        for engine in used_engines(job):
             if engine.licence_notice:
                 console.print(f"[yellow]note:[/] {escape(engine.licence_notice)}", highlight=False)
         summary = _run_flow(job, book, settings, server, renderer)
@@ -557,84 +560,8 @@ def _check_chapter_range(job: Any, chapters: list[int] | None) -> None:
         )
 
 
-@app.group("engines", invoke_without_command=True)
-@click.pass_context
-def engines(ctx: click.Context) -> None:
-    """List engines: installed, weights found (where), device, licences, routed roles.
-
-    \b
-    narrate engines                 what is installed and what speaks what
-    narrate engines fetch chattts   download an engine's weights (needs the network)
-    """
-    if ctx.invoked_subcommand is not None:
-        return
-    from narration import config
-    from narration.engines.registry import create_engine, engine_names
-    from narration.engines.routing import resolve_routing
-
-    try:
-        routing = resolve_routing(config.role_engine("narration"), config.role_engine("dialogue"))
-        routes = {"narration": routing.narration, "dialogue": routing.dialogue}
-    except NarrationError as exc:
-        routes = {}
-        click.echo(f"routing: {exc}")
-    for name in engine_names():
-        try:
-            engine = create_engine(name, **config.engine_options(name))
-        except NarrationError as exc:
-            click.echo(f"{name}: not usable ({exc})")
-            continue
-        state = engine.availability()
-        roles = [role for role, chosen in routes.items() if chosen == name]
-        weights = state.weights or engine.weights_folder()
-        click.echo(
-            f"{name}: {'usable' if state.usable else 'not usable: ' + state.reason}\n"
-            f"  routed to: {', '.join(roles) or 'nothing'}; device: {state.device}; "
-            f"{engine.sample_rate} Hz; placement: {engine.placement}\n"
-            f"  weights: {weights or 'none'}\n"
-            f"  licences: code {engine.code_license}, weights {engine.weights_license}\n"
-            f"  voices: {', '.join(v.name or v.model_id for v in engine.voices()) or 'none yet'}"
-        )
-
-
-@engines.command("install")
-@click.argument("name")
-@click.option(
-    "--source",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The engine's code (e.g. a checkout of FunAudioLLM/CosyVoice).",
-)
-def engines_install(name: str, source: Path) -> None:
-    """Set up NAME's own environment from its code at SOURCE and record it in the config file
-    (for engines whose code cannot share narrate's environment, such as cosyvoice3)."""
-    from narration import config
-    from narration.engines.registry import create_engine
-
-    engine = create_engine(name, **config.engine_options(name))
-    folder = config.weights_root().parent / "envs" / name
-    click.echo(f"{name}: installing into {folder} (this takes minutes)")
-    recorded = engine.install(source, folder)
-    path = config.set_engine_options(name, recorded)
-    click.echo(f"{name}: installed; {', '.join(recorded)} recorded in {path}")
-
-
-@engines.command("fetch")
-@click.argument("name")
-def engines_fetch(name: str) -> None:
-    """Download NAME's weights into its weights folder (set by [engines] weights_dir in the
-    config file, or $NARRATION_WEIGHTS). Synthesis itself never downloads anything."""
-    from narration import config
-    from narration.engines.registry import create_engine
-
-    engine = create_engine(name, **config.engine_options(name))
-    folder = engine.fetch_weights()
-    click.echo(f"{name}: weights in {folder}")
-    if engine.licence_notice:
-        console.print(f"[yellow]note:[/] {escape(engine.licence_notice)}", highlight=False)
-
-
 def _register_subcommands() -> None:
+    import narration.cli_engines  # noqa: F401  (registers engines, engines install/fetch)
     import narration.cli_inspect  # noqa: F401  (registers plan, preview, attribute)
     import narration.cli_jobs  # noqa: F401  (registers status, deploy, serve)
     import narration.cli_podcast  # noqa: F401  (registers podcast)
@@ -659,10 +586,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
         _skip_exit_collection()
-    except click.exceptions.Abort:
-        console.print("[red]interrupted[/]: finished segments are kept; run again to resume")
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         console.print("[red]interrupted[/]: finished segments are kept; run again to resume")
         sys.exit(130)
     except click.ClickException as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from narration.cli import OutRoot, app
+from narration.cli import OutRoot, app, out_option
 from narration.errors import NarrationError
 
 NIGHTLY_CRON = "0 1 * * *"  # 01:00 every night
@@ -40,14 +40,7 @@ _schedule_options = [
         show_default=True,
         help="The folder of books to scan.",
     ),
-    click.option(
-        "--out",
-        "-o",
-        type=OutRoot(),
-        default="output",
-        show_default=True,
-        help="Output root: a path every worker sees, or an fsspec URL (s3://bucket/books).",
-    ),
+    out_option("Output root: a path every worker sees, or an fsspec URL (s3://bucket/books)."),
     click.option("--cron", default=NIGHTLY_CRON, show_default=True, help="When to scan."),
     click.option(
         "--stop-after",

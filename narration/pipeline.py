@@ -1,4 +1,5 @@
-"""The job's steps as plain library calls: prepare, render, master, package, record.
+"""The job's steps as plain library calls: prepare, render, master (narration.chapter_audio),
+package, record.
 
 flows/ wraps each step in a Prefect task; the CLI's up-to-date check and the tests call them
 directly. Output layout, under out_root/<book stem>/:
@@ -13,25 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import soundfile as sf
 
 from narration import outputs
 from narration.atomic import atomic_path, atomic_write_json
 from narration.audio.aac_stream import AacStream
-from narration.audio.level import match_segment_level, resample
-from narration.audio.master import master_chapter
+from narration.chapter_audio import pending_jobs
 from narration.engines.base import Engine
 from narration.engines.registry import create_engine
-from narration.errors import InputError, OutOfSpace, is_out_of_space
+from narration.errors import InputError
 from narration.ingest import read_book
 from narration.job_settings import (
     FORMATS,
@@ -42,21 +38,19 @@ from narration.job_settings import (
     store_root,
 )
 from narration.jobstate import file_sha256
-from narration.model import Book, Segment, Voice
+from narration.model import Book, Voice
 from narration.plan import (
     NARRATOR,
     Attributor,
-    ChapterPlan,
     EngineInfo,
     Plan,
     build_plan,
     narration_only,
-    passages,
     voice_of,
 )
-from narration.podcast.timing import TimedAssembler, save_spans, spans_path
-from narration.render.takes import NOMINAL_CHARS_PER_S, RenderJob
-from narration.store import SegmentStore, read_manifest, to_pcm16, write_manifest
+from narration.render.takes import NOMINAL_CHARS_PER_S
+from narration.store import SegmentStore, read_manifest, write_manifest
+from narration.tags import book_tags, used_engines
 from narration.text.lexicon import Lexicon
 
 if TYPE_CHECKING:
@@ -303,150 +297,6 @@ def render_progress(job: Job) -> tuple[int, int]:
     keys = {segment.key for segment in job.plan.segments}
     store = job.store
     return len(keys), sum(1 for key in keys if store.has(key))
-
-
-def pending_jobs(job: Job, segments: list[Segment]) -> list[RenderJob]:
-    """The segments not yet in the store (each key once)."""
-    store, seen, pending = job.store, set(), []
-    for segment in segments:
-        if segment.key in seen or store.has(segment.key):
-            continue
-        seen.add(segment.key)
-        voice = voice_of(job.plan, segment)
-        pending.append(RenderJob(segment.key, segment.spoken_text, voice, job.settings.seed))
-    return pending
-
-
-def chapter_audio_path(job: Job, chapter: ChapterPlan) -> Path:
-    fingerprint = hashlib.sha256(
-        (chapter.fingerprint() + job.settings.master_settings().fingerprint()).encode()
-    ).hexdigest()[:16]
-    return job.chapter_dir / f"{chapter.index:03d}-{fingerprint}.wav"
-
-
-def _pieces(job: Job, segments: list[Segment]) -> Iterator[tuple[np.ndarray, Any]]:
-    """Each segment's audio at the plan's rate (resampled where its engine's differs) and the
-    pause after it; when the plan mixes engines, each segment at one reference level."""
-    store, rate, mixed = job.store, job.plan.sample_rate, job.plan.mixes_engines
-    for segment in segments:
-        audio, segment_rate = store.read(segment.key)
-        audio = resample(audio, segment_rate, rate)
-        if mixed:
-            audio = match_segment_level(audio, rate)
-        yield audio, segment.pause_after
-
-
-def master_chapter_audio(
-    job: Job,
-    chapter: ChapterPlan,
-    *,
-    render: Callable[[list[RenderJob]], object] | None = None,
-    on_passage: Callable[[int, np.ndarray], None] | None = None,
-) -> Path:
-    """Master one chapter into a file cached by its content fingerprint, passage by passage.
-
-    For each passage (see plan.passages) its missing segments are handed to `render`, which
-    returns once they are in the store (None: they must be there already); the passage is
-    assembled, levelled and limited, given to `on_passage(index, samples)` (the M4B stream
-    encodes it while later passages render), and appended to the chapter file, which appears
-    only when complete. A chapter already in the cache is returned as it is."""
-    target = chapter_audio_path(job, chapter)
-    if job.fetch(target):
-        job.fetch(spans_path(target))  # its segments' timings, for captions
-        return target
-    settings = job.settings.master_settings()
-    rate = job.plan.sample_rate
-    # Where each segment lands, kept beside the chapter (captions are timed from it; mastering
-    # changes gain, never timing). A book keeps it too: a few bytes per sentence.
-    assembler = TimedAssembler(rate, settings)
-    parts = passages(chapter.segments, settings.passage_chars) or [[]]
-    with atomic_path(target) as tmp, _full_disk_said(tmp), _wav_writer(tmp, rate) as out:
-        for index, passage in enumerate(parts):
-            pending = pending_jobs(job, passage)
-            if pending and render is not None:
-                render(pending)
-            for audio, pause in _pieces(job, passage):
-                assembler.add(audio, pause)
-            laid = assembler.finish() if index == len(parts) - 1 else assembler.take()
-            pcm = to_pcm16(master_chapter(laid, rate, settings))
-            out.write(pcm)
-            if on_passage is not None:  # exactly the file's samples, as if read back from it,
-                # so the M4B is the same whether a passage was streamed or its chapter was cached
-                on_passage(index, pcm.astype(np.float32) / np.float32(32768.0))
-        # before the chapter is renamed into place: a chapter file never lacks its spans
-        spans = save_spans(target, assembler.spans_s())
-    job.publish(spans)
-    job.publish(target)
-    for stale in job.chapter_dir.glob(f"{chapter.index:03d}-*.*"):
-        if stale not in (target, spans):
-            stale.unlink(missing_ok=True)
-    return target
-
-
-def _wav_writer(path: Path, rate: int) -> sf.SoundFile:
-    return sf.SoundFile(path, "w", rate, 1, "PCM_16", format="WAV")
-
-
-@contextmanager
-def _full_disk_said(path: Path) -> Iterator[None]:
-    """libsndfile reports a failed write as "System error.": when the disk under `path` is
-    full (looked at before the partial file is removed), say so."""
-    try:
-        yield
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        if is_out_of_space(exc) or shutil.disk_usage(path.parent).free < _FULL_BYTES:
-            raise OutOfSpace(path.parent) from exc
-        raise
-
-
-_FULL_BYTES = 1 << 20  # less than this free after a failed write: the disk is full
-
-
-def used_engines(job: Job) -> list[Engine]:
-    """The engines that speak some segment of the plan, narration's first."""
-    narrator = job.plan.voices[NARRATOR].engine
-    names = sorted(job.plan.engines, key=lambda name: (name != narrator, name))
-    return [job.engines[name] for name in names]
-
-
-def engine_credits(job: Job) -> str:
-    """Every engine used and its licences, for the tags: "piper (code GPL-3.0, weights MIT)"."""
-    return "; ".join(
-        f"{e.name} (code {e.code_license}, weights {e.weights_license})" for e in used_engines(job)
-    )
-
-
-def book_tags(job: Job) -> dict[str, str]:
-    """The outputs' tags (narration.audio.package.TAG_KEYS): an audiobook's, or an episode's."""
-    if job.episode is not None:
-        return _episode_tags(job, job.episode)
-    narrator = job.plan.voices[NARRATOR]
-    return {
-        "title": job.book.title,
-        "author": job.book.author,
-        "narrator": f"{narrator.name or narrator.model_id} ({narrator.engine})",
-        "genre": "Audiobook",
-        "language": job.book.language,
-        "comment": f"Narrated by {narrator.name or narrator.model_id}. "
-        f"Voices: {engine_credits(job)}",
-    }
-
-
-def _episode_tags(job: Job, episode: Episode) -> dict[str, str]:
-    """A podcast's: the show is the album and the episode number the track, as podcast apps
-    and players file them."""
-    meta = episode.meta
-    host = episode.host or meta.show
-    return {
-        "title": meta.title,
-        "author": host,
-        "album": meta.show or meta.title,
-        "genre": "Podcast",
-        "track": "" if meta.number is None else str(meta.number),
-        "date": meta.date.isoformat() if meta.date else "",
-        "language": job.book.language,
-        "comment": meta.description or f"Voices: {engine_credits(job)}",
-    }
 
 
 def start_m4b_stream(job: Job) -> AacStream | None:

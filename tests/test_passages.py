@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 from test_audio_master import audible_runs, piper_padded, speechlike
 
-from narration import pipeline
+from narration import chapter_audio, pipeline
 from narration.audio.assemble import ChapterAssembler
 from narration.audio.master import MasterSettings, assemble_chapter, master_chapter
 from narration.job_settings import JobSettings
@@ -146,7 +146,7 @@ def test_a_chapter_is_mastered_passage_by_passage_as_its_segments_arrive(tmp_pat
         log.append(f"passage {index}")
         mastered.append(audio)
 
-    path = pipeline.master_chapter_audio(
+    path = chapter_audio.master_chapter_audio(
         job, chapter, render=_fake_renderer(job, log, 400), on_passage=on_passage
     )
     # each passage is handed over before any segment of the next one is asked for
@@ -172,19 +172,19 @@ def test_a_chapter_is_mastered_passage_by_passage_as_its_segments_arrive(tmp_pat
     )
     assert abs(20 * np.log10(last_rms / first_rms)) < 1.5
     # a second call finds the chapter in the cache and renders nothing
-    assert pipeline.master_chapter_audio(job, chapter, render=None) == path
+    assert chapter_audio.master_chapter_audio(job, chapter, render=None) == path
 
 
 def test_with_passages_off_the_chapter_is_mastered_as_one(tmp_path):
     job = _job(tmp_path, passage_chars=0)
     (chapter,) = job.plan.chapters
-    _fake_renderer(job, [])(pipeline.pending_jobs(job, chapter.segments))
+    _fake_renderer(job, [])(chapter_audio.pending_jobs(job, chapter.segments))
     mastered: list[np.ndarray] = []
-    path = pipeline.master_chapter_audio(
+    path = chapter_audio.master_chapter_audio(
         job, chapter, on_passage=lambda _i, audio: mastered.append(audio)
     )
     settings = dataclasses.replace(SETTINGS, passage_chars=0)
-    pieces = list(pipeline._pieces(job, chapter.segments))
+    pieces = list(chapter_audio._pieces(job, chapter.segments))
     expected = master_chapter(assemble_chapter(pieces, SR, settings), SR, settings)
     assert len(mastered) == 1
     np.testing.assert_allclose(mastered[0], expected, atol=1.0 / 32768)
@@ -207,6 +207,6 @@ def test_a_failed_render_leaves_no_chapter_file(tmp_path):
         render(jobs)
 
     with pytest.raises(RuntimeError):
-        pipeline.master_chapter_audio(job, chapter, render=failing)
+        chapter_audio.master_chapter_audio(job, chapter, render=failing)
     assert not list(job.chapter_dir.glob("*.wav"))  # no partial file under a finished name
     assert not list(job.chapter_dir.glob(".*"))  # and no temp file left behind

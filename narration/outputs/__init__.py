@@ -44,7 +44,7 @@ class Context:
 
     def encoder_options(self) -> dict[str, Any]:
         """Tags, cover and peak limit, as every encoder of narration.audio.package takes them."""
-        from narration.pipeline import book_tags
+        from narration.tags import book_tags
 
         book = self.job.book
         # MP4 and ID3 carry JPEG or PNG covers only; an SVG cover (Standard Ebooks) is left out.
