@@ -158,13 +158,18 @@ def test_the_nightly_scan_skips_finished_books_and_respects_its_window(tmp_path)
         # way out) holding a pipe open would keep the test waiting after the script is done.
         states, log = tmp_path / "states.json", tmp_path / "night.log"
         # Each night's temporary server has a database of its own: no other test's server, nor
-        # the last night's on its way out, can hold a lock on it.
-        home = tmp_path / f"prefect-{next(nights)}"
+        # the last night's on its way out, can hold a lock on it. Creating that database takes
+        # its migrations, past Prefect's 20 s start-up limit on a busy 2-core machine (seen).
+        env = {
+            **os.environ,
+            "PREFECT_LOGGING_LEVEL": "ERROR",
+            "PREFECT_HOME": str(tmp_path / f"prefect-{next(nights)}"),
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        }
         with log.open("wb") as sink:
             done = subprocess.run(
                 [sys.executable, str(script), str(inbox), str(out), clock, str(states)],
-                stdout=sink, stderr=subprocess.STDOUT, timeout=600,
-                env={**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR", "PREFECT_HOME": str(home)},
+                stdout=sink, stderr=subprocess.STDOUT, timeout=600, env=env,
             )  # fmt: skip
         assert done.returncode == 0, log.read_text()[-3000:]
         rows = json.loads(states.read_text())
