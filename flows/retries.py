@@ -47,9 +47,7 @@ def _ensure_limit(name: str) -> None:
 def device_slot(job: Any) -> Iterator[None]:
     """Hold this machine's GPU slot while a job that uses a device engine renders, so two
     flows on one machine never load GPU models at once (strict: no slot, no rendering)."""
-    from narration.tags import used_engines
-
-    if not any(engine.placement == "device" for engine in used_engines(job)):
+    if not any(engine.placement == "device" for engine in job.used_engines()):
         yield
         return
     from prefect.concurrency.sync import concurrency

@@ -27,6 +27,8 @@ from narration.store import to_pcm16
 if TYPE_CHECKING:
     from narration.pipeline import Job
 
+_FULL_BYTES = 1 << 20  # less than this free after a failed write: the disk is full
+
 
 def pending_jobs(job: Job, segments: list[Segment]) -> list[RenderJob]:
     """The segments not yet in the store (each key once)."""
@@ -120,6 +122,3 @@ def _full_disk_said(path: Path) -> Iterator[None]:
         if is_out_of_space(exc) or shutil.disk_usage(path.parent).free < _FULL_BYTES:
             raise OutOfSpace(path.parent) from exc
         raise
-
-
-_FULL_BYTES = 1 << 20  # less than this free after a failed write: the disk is full

@@ -344,7 +344,6 @@ def narrate_job(book: Path, job_settings: Any, routing_note: str = "") -> None:
     server = _start_server() if first_run and not os.environ.get("PREFECT_API_URL") else None
     try:
         from narration import pipeline  # scipy, ebooklib...: imported while the workers load
-        from narration.tags import used_engines
 
         job = pipeline.prepare_job(book, job_settings)
         _check_chapter_range(job, settings["chapters"])
@@ -359,7 +358,7 @@ def narrate_job(book: Path, job_settings: Any, routing_note: str = "") -> None:
         _warn_about_space(job)
         for defect in job.book.defects:  # read past; listed again in build.json's report
             console.print(f"[yellow]warning:[/] {escape(f'{book}: {defect}')}", highlight=False)
-        for engine in used_engines(job):
+        for engine in job.used_engines():
             if engine.licence_notice:
                 console.print(f"[yellow]note:[/] {escape(engine.licence_notice)}", highlight=False)
         summary = _run_flow(job, book, settings, server, renderer)

@@ -50,7 +50,7 @@ from narration.plan import (
 )
 from narration.render.takes import NOMINAL_CHARS_PER_S
 from narration.store import SegmentStore, read_manifest, write_manifest
-from narration.tags import book_tags, used_engines
+from narration.tags import book_tags
 from narration.text.lexicon import Lexicon
 
 if TYPE_CHECKING:
@@ -105,6 +105,12 @@ class Job:
 
     def output_paths(self) -> list[Path]:
         return outputs.output_paths(self)
+
+    def used_engines(self) -> list[Engine]:
+        """The engines that speak some segment of the plan, narration's first."""
+        narrator = self.plan.voices[NARRATOR].engine
+        names = sorted(self.plan.engines, key=lambda name: (name != narrator, name))
+        return [self.engines[name] for name in names]
 
 
 def prepare_job(
@@ -366,7 +372,7 @@ def write_state(
                     1 for s in job.plan.segments if voice_of(job.plan, s).engine == e.name
                 ),
             }
-            for e in used_engines(job)
+            for e in job.used_engines()
         },
         **stats,
     }

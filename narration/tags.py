@@ -8,22 +8,14 @@ from typing import TYPE_CHECKING
 from narration.plan import NARRATOR
 
 if TYPE_CHECKING:
-    from narration.engines.base import Engine
     from narration.pipeline import Job
     from narration.podcast.model import Episode
-
-
-def used_engines(job: Job) -> list[Engine]:
-    """The engines that speak some segment of the plan, narration's first."""
-    narrator = job.plan.voices[NARRATOR].engine
-    names = sorted(job.plan.engines, key=lambda name: (name != narrator, name))
-    return [job.engines[name] for name in names]
 
 
 def engine_credits(job: Job) -> str:
     """Every engine used and its licences, for the tags: "piper (code GPL-3.0, weights MIT)"."""
     return "; ".join(
-        f"{e.name} (code {e.code_license}, weights {e.weights_license})" for e in used_engines(job)
+        f"{e.name} (code {e.code_license}, weights {e.weights_license})" for e in job.used_engines()
     )
 
 
