@@ -1,7 +1,8 @@
 """Raw Piper vs the whole pipeline (EPUB -> M4B), side by side in one run, on the same text.
 
-raw:      the planned sentences synthesised by bare Piper in N processes x 1 onnxruntime thread
-          (model load excluded, nothing written), its graph run whole as Piper runs it (the
+raw:      the segments `narrate --no-cast` renders (the same texts and seed), synthesised by bare
+          Piper in N processes x 1 onnxruntime thread (model load excluded, nothing written),
+          its graph run whole as Piper runs it (the
           pipeline's workers decode in windows, narration.engines.piper_decoder, so the ratio
           includes what the windows cost): the ceiling for this machine.
 pipeline: `narrate BOOK` as a user runs it, fresh output folder: reading, planning, Prefect
@@ -36,13 +37,14 @@ CORPUS_BOOK = (
 SAMPLE_BOOK = REPO / "books/the-lighthouse-keeper.epub"
 
 _VOICE = None
+_SEED = 0
 
 
-def _load() -> None:
-    global _VOICE
+def _load(seed: int) -> None:
+    global _VOICE, _SEED
     from narration.engines.piper_engine import PiperEngine
 
-    _VOICE = PiperEngine(threads=1, decoder_windows=False)
+    _VOICE, _SEED = PiperEngine(threads=1, decoder_windows=False), seed
     _VOICE.load()
 
 
@@ -50,7 +52,7 @@ def _speak(text: str) -> float:
     from narration.engines.base import SynthesisItem
 
     assert _VOICE is not None
-    (audio,) = _VOICE.synthesize([SynthesisItem(text, _VOICE.default_voice())])
+    (audio,) = _VOICE.synthesize([SynthesisItem(text, _VOICE.default_voice(), _SEED)])
     return len(audio) / _VOICE.sample_rate
 
 
@@ -59,9 +61,9 @@ def _warm(_: int) -> int:
     return os.getpid()
 
 
-def raw_piper(texts: list[str], processes: int) -> dict:
+def raw_piper(texts: list[str], seed: int, processes: int) -> dict:
     context = multiprocessing.get_context("spawn")
-    with context.Pool(processes, initializer=_load) as pool:
+    with context.Pool(processes, initializer=_load, initargs=(seed,)) as pool:
         pool.map(_warm, range(processes * 2))
         started = time.monotonic()
         durations = list(pool.imap_unordered(_speak, texts, chunksize=4))
@@ -121,7 +123,11 @@ def main() -> None:
     from narration.cli import parse_chapters
     from narration.pipeline import JobSettings, prepare_job
 
-    job = prepare_job(args.book, JobSettings(chapters=parse_chapters(args.chapters)))
+    # The plan the paired pipeline run renders: with the cast, dialogue is cut into segments of
+    # its own (other texts: 1006 segments and 84,667 characters against 839 and 86,206 on P&P
+    # 1-10), so raw would not be doing the same work.
+    settings = JobSettings(chapters=parse_chapters(args.chapters), cast=False)
+    job = prepare_job(args.book, settings)
     texts = list(dict.fromkeys(s.spoken_text for s in job.plan.segments))
     print(
         f"{args.book.name} chapters {args.chapters or 'all'}: {len(texts)} unique segments, "
@@ -133,7 +139,7 @@ def main() -> None:
     # right after it, and the median of those ratios is the result.
     pairs = []
     for attempt in range(args.repeats):
-        raw = raw_piper(texts, args.processes)
+        raw = raw_piper(texts, job.settings.seed, args.processes)
         print(
             f"raw piper          : {raw['wall_s']:7.1f} s wall, "
             f"{raw['speech_s'] / 60:5.1f} min speech, "

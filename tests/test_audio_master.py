@@ -246,6 +246,20 @@ def test_true_peak_sees_intersample_peaks():
     assert true_peak_dbtp(speech, SR) == pytest.approx(independent_true_peak_dbtp(speech), abs=0.1)
 
 
+@pytest.mark.parametrize("length", [1, 7, 12, 100, 70_001])
+@pytest.mark.parametrize("block", [1, 11, 64])
+def test_oversampled_block_peaks_are_the_4x_resampler_s(length, block):
+    # what the mirrored phases compute (meter._exact_peaks) is scipy's polyphase resampler with
+    # the module's filter, every point of it, up to float rounding; zeros beyond the ends
+    rng = np.random.default_rng(length)
+    audio = (rng.standard_normal(length) * 0.3).astype(np.float32)
+    up = signal.resample_poly(audio.astype(np.float64), 4, 1, window=meter._TP_FIR.astype(float))
+    padded = np.zeros(-(-length // block) * block * 4)
+    padded[: len(up)] = np.abs(up)
+    expected = padded.reshape(-1, 4 * block).max(axis=1)
+    np.testing.assert_allclose(meter._true_peak_blocks(audio, block), expected, atol=1e-6)
+
+
 def test_sparse_true_peak_scan_is_exact_above_its_floor():
     rng = np.random.default_rng(7)
     audio = assemble_chapter([(speechlike(10, rng), Pause.SENTENCE)], SR, SETTINGS)
