@@ -31,7 +31,7 @@ _TP_CONTEXT = 16  # base samples of context each side of a chunk; > the FIR's 6-
 _TP_BOUND = float(max(np.abs(_TP_FIR[p::_OVERSAMPLE]).sum() for p in range(_OVERSAMPLE)) * 4)
 
 
-def _mirrored_phases(fir: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _mirrored_phases(fir: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The 4x oversampling low-pass as _exact_peaks applies it: for each pair of samples placed
     symmetrically about a point between two samples, the taps of the pair's sum for the outer
     phases, of its difference for the outer phases, and of its sum for the middle phase.
@@ -43,10 +43,11 @@ def _mirrored_phases(fir: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarr
     six pairs (u, v), the middle phase is C.s and the outer two are A.s + B.d and A.s - B.d,
     whose larger magnitude is |A.s| + |B.d|: 18 products a sample for all three phases, not 36.
     """
+    factor = _OVERSAMPLE  # the three-phase symmetry below is 4x's
     taps = fir.astype(np.float64) * factor
     centre = (len(taps) - 1) // 2
     on_sample = np.delete(taps[0::factor], centre // factor)
-    assert factor == 4 and centre % factor == 0 and np.allclose(on_sample, 0.0, atol=1e-6)
+    assert centre % factor == 0 and np.allclose(on_sample, 0.0, atol=1e-6), "not a Nyquist filter"
     assert np.allclose(taps, taps[::-1]), "not a linear-phase filter"
     first, middle = taps[1::factor], taps[2::factor]  # the third phase is `first` reversed
     pairs = len(first) // 2
@@ -58,7 +59,7 @@ def _mirrored_phases(fir: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarr
     )
 
 
-_TP_SUMS, _TP_DIFFERENCES, _TP_MIDDLE = _mirrored_phases(_TP_FIR, _OVERSAMPLE)
+_TP_SUMS, _TP_DIFFERENCES, _TP_MIDDLE = _mirrored_phases(_TP_FIR)
 _TP_ON_SAMPLE_GAIN = float(_TP_FIR[(len(_TP_FIR) - 1) // 2] * _OVERSAMPLE)
 # A point between samples n and n + 1 reads samples n - _TP_BEFORE ... n + _TP_AFTER
 _TP_AFTER = (len(_TP_FIR) - 1) // 2 // _OVERSAMPLE
