@@ -41,6 +41,8 @@ SCHEMA: dict[str, list[tuple[str, int, str, str]]] = {
     "Attribute": [
         ("name", 1, "optional", "string"),
         ("i", 3, "optional", "int64"),
+        ("s", 4, "optional", "bytes"),
+        ("t", 5, "optional", "Tensor"),
         ("ints", 8, "repeated", "int64"),
         ("type", 20, "optional", "int32"),
     ],
