@@ -16,7 +16,7 @@ from narration.engines.piper_decoder import WindowedSession, split_decoder
 from narration.engines.piper_engine import PiperEngine
 from narration.engines.piper_noise import seeded_model
 
-# 379 characters, about 21 s of speech: 1800 frames, seven windows of 256.
+# 379 characters, about 21 s of speech: 1800 frames, fifteen windows of 128.
 LONG = (
     "It is a truth universally acknowledged, that a single man in possession of a good "
     "fortune, must be in want of a wife, and however little known the feelings or views of "
@@ -89,7 +89,7 @@ def test_the_receptive_field_is_measured_on_the_decoder(windowed):
     session = windowed._noise.session
     assert session.hop == 256  # samples per frame of the joe voice
     assert 4 <= session.context <= 32
-    assert session.window == 256
+    assert session.window == 128
 
 
 def test_a_model_without_a_decoder_module_is_left_whole():

@@ -12,8 +12,8 @@ once per worker, at the decoder's input, into two graphs; the decoder then runs 
 `WINDOW_SAMPLES` worth of frames plus the receptive field on each side, and the samples made
 from the borrowed frames are cut off. The samples equal the whole graph's (to float rounding,
 5e-7 on the bundled voice) and a worker's memory is the same after a 20-second sentence as
-after a 3-second one. The overlap costs no time that shows: the pipeline on P&P chapters 1-10
-took 214.6 and 209.9 s in windows, 215.3 and 208.8 s whole.
+after a 3-second one. The overlap (the receptive field, decoded twice) is the price of smaller
+windows: see WINDOW_SAMPLES.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ from narration.engines.onnx_records import (
 
 # torch.onnx names a module's nodes by its path: VITS's decoder is the module `dec`.
 _DECODER_PREFIX = "/dec/"
-# About 3 s a window at 22.05 kHz: the decoder's transients stay near 170 MB. Smaller windows
-# cost more overlap (128 frames: +7% time).
-WINDOW_SAMPLES = 1 << 16
+# About 1.5 s a window at 22.05 kHz: onnxruntime's arena keeps the decoder's largest window's
+# transients. Measured on 120 P&P segments in one worker (2-D decoder, narration.engines.
+# onnx_conv2d): 1 << 16 samples a window ended at 278 MB RSS, 1 << 15 at 242 MB for ~4% more
+# CPU (22 context frames on 128 instead of 256), 1 << 14 at 236 MB for ~15% more.
+WINDOW_SAMPLES = 1 << 15
 _PROBE_FRAMES = 64  # each side of the perturbed frame when measuring the receptive field
 _GRAPH_LISTS = {GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_VALUE_INFO}
 
