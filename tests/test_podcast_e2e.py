@@ -141,17 +141,22 @@ def test_captions_parse_and_match_the_audio(episode):
         assert abs(sub.end.total_seconds() - _seconds(cap.end)) < 0.002
     # Each caption starts and ends where its segment's speech does in the encoded file,
     # within 0.1 s: the first 10 ms frame above -40 dBFS (speech starts steeply; the room
-    # tone bed peaks near -43) and the last above -45 (speech decays slowly into the bed).
+    # tone bed peaks near -43), and the end of the decay that follows the last frame above
+    # -40 while it stays above -45, across dips of up to 50 ms (speech decays slowly and
+    # unevenly into the bed; a lone bed peak after a longer quiet is not speech).
     audio, rate = decode_to_float(out / "practical-ai-265.mp3")
     level, fps = _levels(audio if audio.ndim == 1 else audio.mean(axis=1), rate)
     for sub in subs:
         start, end = sub.start.total_seconds(), sub.end.total_seconds()
         first = int((start - 0.15) * fps)
         window = level[first : int((end + 0.15) * fps)]
-        onsets, sounding = np.nonzero(window > -40)[0], np.nonzero(window > -45)[0]
+        onsets = np.nonzero(window > -40)[0]
         assert len(onsets), sub
         assert abs((first + onsets[0]) / fps - start) < 0.1, sub
-        assert abs((first + sounding[-1] + 1) / fps - end) < 0.1, sub
+        last = onsets[-1]
+        while np.any(window[last + 1 : last + 6] > -45):
+            last += 1 + int(np.argmax(window[last + 1 : last + 6] > -45))
+        assert abs((first + last + 1) / fps - end) < 0.1, sub
 
 
 def test_feed_parses_with_enclosure_and_itunes_fields(episode):
