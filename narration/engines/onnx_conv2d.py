@@ -3,11 +3,12 @@
 onnxruntime's CPU provider turns 2-D `Conv` nodes into its blocked-channel ("NCHWc") kernels,
 vectorised for the machine's SIMD width, and keeps the activations in that layout across the
 elementwise nodes between convolutions; 1-D convolutions get neither and run through im2col
-and a matrix product. A Piper voice's HiFi-GAN decoder is nothing but 1-D convolutions, 70% of
-a worker's time. Run as [N, C, 1, L] with [O, I, 1, K] kernels, the same decoder took 18% less
-CPU on the first 80 segments of Pride and Prejudice (25.6 s instead of 31.3 s for 333 s of
-speech) and its samples differed by at most 2.3e-6. Where onnxruntime has no blocked kernels
-for the CPU, a height-1 2-D convolution runs the same im2col path as the 1-D one.
+and a matrix product. A VITS voice's HiFi-GAN decoder is nothing but 1-D convolutions, 70% of
+a worker's time. Run as [N, C, 1, L] with [O, I, 1, K] kernels, the bundled voice's decoder
+took 18% less worker CPU on the first 80 segments of Pride and Prejudice (25.6 s instead of
+31.3 s for 333 s of speech) and its samples differed by at most 2.3e-6. Where onnxruntime has
+no blocked kernels for the CPU, a height-1 2-D convolution runs the same im2col path as the
+1-D one.
 
 A region is made 2-D: each rewritable `Conv`/`ConvTranspose`, and every elementwise node that
 reads only region tensors and scalar constants (a per-channel constant would broadcast along
@@ -29,10 +30,10 @@ from narration.engines.onnx_records import (
     GRAPH_VALUE_INFO,
     INT64,
     MODEL_GRAPH,
-    encode_varint,
     messages,
     opset,
     record,
+    record_header,
     records,
     tensor_name,
     with_graph,
@@ -133,7 +134,7 @@ def convs_as_2d(model_bytes: bytes) -> bytes:
             pieces.append(view[r[1] : r[3]])
     for name, r in initializers.items():
         if name in kernels:
-            pieces += _height_1_kernel(model_bytes, r, dims[name])
+            pieces += _height_1_kernel(view, r, dims[name])
         else:
             pieces.append(view[r[1] : r[3]])
     for name, shape in ((_TO_2D, [0, 0, 1, -1]), (_TO_1D, [0, 0, -1])):
@@ -193,17 +194,15 @@ def _joins(node: Any, region: set[str], scalars: set[str]) -> bool:
 
 
 def _height_1_kernel(
-    data: bytes, initializer: tuple[int, int, int, int], shape: list[int]
+    view: memoryview, initializer: tuple[int, int, int, int], shape: list[int]
 ) -> list[bytes | memoryview]:
     """The weight record with its dims [O, I, K] made [O, I, 1, K]; its data (the same bytes
-    in the same order) copied as it is."""
-    view = memoryview(data)
+    in the same order) left in place, to be copied once with the rest of the model."""
     kept = [
         view[start:end]
-        for field, start, _, end in records(data, initializer[2], initializer[3])
+        for field, start, _, end in records(view, initializer[2], initializer[3])
         if field != _TENSOR_DIMS
     ]
     new_dims = messages()["Tensor"](dims=[shape[0], shape[1], 1, shape[2]]).SerializeToString()
     length = len(new_dims) + sum(len(k) for k in kept)
-    header = encode_varint(GRAPH_INITIALIZER << 3 | 2) + encode_varint(length)
-    return [header, new_dims, *kept]
+    return [record_header(GRAPH_INITIALIZER, length), new_dims, *kept]

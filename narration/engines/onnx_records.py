@@ -93,7 +93,7 @@ def messages() -> dict[str, Any]:
     }
 
 
-def records(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+def records(data: bytes | memoryview, start: int, end: int) -> list[tuple[int, int, int, int]]:
     """The protobuf records of data[start:end]: (field number, record start, payload start,
     record end), read from their wire types alone."""
     records = []
@@ -120,7 +120,7 @@ def records(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]
     return records
 
 
-def varint(data: bytes, position: int) -> tuple[int, int]:
+def varint(data: bytes | memoryview, position: int) -> tuple[int, int]:
     value, shift = 0, 0
     while True:
         byte = data[position]
@@ -142,7 +142,13 @@ def encode_varint(value: int) -> bytes:
 
 def record(field: int, payload: bytes) -> bytes:
     """A length-delimited record (wire type 2): an embedded message."""
-    return encode_varint(field << 3 | 2) + encode_varint(len(payload)) + payload
+    return record_header(field, len(payload)) + payload
+
+
+def record_header(field: int, length: int) -> bytes:
+    """The key and length of a length-delimited record whose payload goes in separate pieces
+    (joined once, later, instead of copied into each enclosing record)."""
+    return encode_varint(field << 3 | 2) + encode_varint(length)
 
 
 def opset(model_bytes: bytes, model: list[tuple[int, int, int, int]]) -> int:
@@ -168,5 +174,5 @@ def with_graph(
 ) -> bytes:
     """The model with its graph record (model[graph_start:graph_end]) replaced by one made of
     `pieces` (graph records): one join, one copy of the weights."""
-    header = encode_varint(MODEL_GRAPH << 3 | 2) + encode_varint(sum(len(p) for p in pieces))
+    header = record_header(MODEL_GRAPH, sum(len(p) for p in pieces))
     return b"".join([model[:graph_start], header, *pieces, model[graph_end:]])

@@ -5,7 +5,7 @@ can be named with the `model_path` option. Measured on a 2-core machine: 2 proce
 onnxruntime thread is the fastest layout (about 26x real time), so each worker builds its own
 single-threaded session instead of `PiperVoice.load`'s default thread pool.
 
-Flat memory: the voice's decoder runs in windows of about 3 s (narration.engines.piper_decoder),
+Flat memory: the voice's decoder runs in windows of about 1.5 s (narration.engines.piper_decoder),
 so a worker needs the same memory after a 20-second sentence as after a 3-second one, and
 its 1-D convolutions run as 2-D ones (narration.engines.onnx_conv2d), which onnxruntime gives
 its faster blocked kernels.
